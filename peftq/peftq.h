@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#define PEFTQ_INSIDE
+
+#include "peftq-version-macros.h"
+#include "peftq-version.h"
+#include "peftq-enum-types.h"
+
+/* core: errors, tensors, safetensors files */
+#include "peftq-error.h"
+#include "peftq-tensor.h"
+#include "peftq-threads.h"
+#include "peftq-safetensors.h"
+
+/* quant: encodings, quantizers, encoding analyzers, encodings files */
+#include "peftq-quantizer.h"
+
+/* nn: module tree and leaf modules */
+
+/* models: model loaders and builders */
+
+/* peft: LoRA adapters and the seed flow */
+
+/* sim: quantization simulation and export */
+
+#undef PEFTQ_INSIDE

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* A subcommand of the peftq program. It receives its own name as argv[0] and returns the
+ * process exit status: 0 on success, 1 on a failure, 2 on a usage error. */
+typedef int (*PeftqToolCommandFunc) (int    argc,
+                                     char **argv);
+
+int peftq_tool_inspect (int argc, char **argv);
+
+/* Prints "peftq: MESSAGE" on one line of standard error, for fatal errors. */
+void peftq_tool_print_error (const GError *error);
+
+G_END_DECLS
