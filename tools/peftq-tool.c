@@ -16,6 +16,7 @@ typedef struct
 } ToolCommand;
 
 static const ToolCommand commands[] = {
+  { "demo", peftq_tool_demo, "Run peftq on its embedded default input" },
   { "inspect", peftq_tool_inspect, "List the tensors and metadata of a safetensors file" },
 };
 

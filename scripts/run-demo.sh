@@ -1,0 +1,14 @@
+#!/bin/sh
+# Runs the main job of peftq on its embedded default input, from a build folder
+# (default: _build). Output goes to a fresh folder under /tmp, whose path is printed.
+set -eu
+cd "$(dirname "$0")/.."
+build_dir=${1:-_build}
+tool="$build_dir/tools/peftq"
+
+output_dir=$(mktemp -d "${TMPDIR:-/tmp}/peftq-demo-XXXXXX")
+
+# The tool writes its own input: a small safetensors file with every dtype, which it
+# then lists. This exercises the reader, the writer and the command line end to end.
+"$tool" demo "$output_dir"
+echo "Demo output is in $output_dir"
