@@ -642,6 +642,27 @@ peftq_tensor_peek_data (PeftqTensor *self)
   return g_bytes_get_data (self->bytes, NULL);
 }
 
+/**
+ * peftq_tensor_get_data_address:
+ * @self: a tensor
+ *
+ * Returns the memory address of the element data of @self as an integer, for bindings
+ * that wrap the data without copying it, such as the NumPy support of the Python
+ * override. The data is read-only and stays valid while @self lives, so the wrapper must
+ * keep a reference to @self.
+ *
+ * Returns: the address of the first byte of the data
+ *
+ * Since: 1.0
+ */
+guint64
+peftq_tensor_get_data_address (PeftqTensor *self)
+{
+  g_return_val_if_fail (PEFTQ_IS_TENSOR (self), 0);
+
+  return (guint64) (guintptr) g_bytes_get_data (self->bytes, NULL);
+}
+
 gpointer
 peftq_tensor_get_mutable_data (PeftqTensor *self)
 {

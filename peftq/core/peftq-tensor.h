@@ -95,6 +95,8 @@ GBytes        *peftq_tensor_get_bytes       (PeftqTensor   *self);
 PEFTQ_AVAILABLE_IN_ALL
 gconstpointer  peftq_tensor_peek_data       (PeftqTensor   *self);
 PEFTQ_AVAILABLE_IN_ALL
+guint64        peftq_tensor_get_data_address (PeftqTensor  *self);
+PEFTQ_AVAILABLE_IN_ALL
 char          *peftq_tensor_format_shape    (PeftqTensor   *self) G_GNUC_WARN_UNUSED_RESULT;
 
 PEFTQ_AVAILABLE_IN_ALL

@@ -1,5 +1,9 @@
 # SPDX-License-Identifier: MIT
-"""PyGObject overrides for peftq: NumPy interop and Pythonic helpers."""
+"""PyGObject overrides for peftq: NumPy interop, iteration helpers and readable reprs.
+
+PyGObject loads this module when a program imports ``gi.repository.Peftq``. NumPy is
+optional: the NumPy helpers import it when they are called.
+"""
 
 from gi.module import get_introspection_module
 from gi.overrides import override
@@ -8,8 +12,104 @@ Peftq = get_introspection_module("Peftq")
 
 __all__ = []
 
+# NumPy type strings of the dtypes that NumPy can view without conversion. BF16 has no
+# NumPy equivalent, so to_numpy() converts it to float32.
+_NUMPY_TYPESTR = {
+    Peftq.DType.F64: "<f8",
+    Peftq.DType.F32: "<f4",
+    Peftq.DType.F16: "<f2",
+    Peftq.DType.I64: "<i8",
+    Peftq.DType.I32: "<i4",
+    Peftq.DType.I16: "<i2",
+    Peftq.DType.I8: "|i1",
+    Peftq.DType.U8: "|u1",
+    Peftq.DType.BOOL: "|b1",
+}
+
+
+def _dtype_from_numpy(array_dtype):
+    kind_size = (array_dtype.kind, array_dtype.itemsize)
+    table = {
+        ("f", 8): Peftq.DType.F64,
+        ("f", 4): Peftq.DType.F32,
+        ("f", 2): Peftq.DType.F16,
+        ("i", 8): Peftq.DType.I64,
+        ("i", 4): Peftq.DType.I32,
+        ("i", 2): Peftq.DType.I16,
+        ("i", 1): Peftq.DType.I8,
+        ("u", 1): Peftq.DType.U8,
+        ("b", 1): Peftq.DType.BOOL,
+    }
+    if kind_size not in table:
+        raise TypeError(
+            "NumPy dtype {} has no peftq equivalent; use float64, float32, float16, "
+            "int64, int32, int16, int8, uint8 or bool".format(array_dtype)
+        )
+    return table[kind_size]
+
+
+class _TensorView:
+    """Exposes a tensor's storage through the NumPy array interface, without a copy.
+
+    The view keeps a reference to the tensor, so the storage outlives every array that
+    NumPy builds on it.
+    """
+
+    def __init__(self, tensor, typestr):
+        self.tensor = tensor
+        self.__array_interface__ = {
+            "version": 3,
+            "shape": tuple(tensor.get_shape()),
+            "typestr": typestr,
+            "data": (tensor.get_data_address(), True),
+        }
+
 
 class Tensor(Peftq.Tensor):
+    @classmethod
+    def from_numpy(cls, array):
+        """Create a tensor with the dtype, shape and values of a NumPy array (one copy)."""
+        import numpy
+        from gi.repository import GLib
+
+        # asarray keeps rank 0, which ascontiguousarray would turn into rank 1.
+        array = numpy.asarray(array, order="C")
+        dtype = _dtype_from_numpy(array.dtype)
+        data = array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+        return Peftq.Tensor.new_from_bytes(dtype, list(array.shape), GLib.Bytes.new(data))
+
+    def to_numpy(self):
+        """Return a read-only NumPy array over the tensor's data.
+
+        The array shares memory with the tensor, including tensors mapped from a file,
+        except for BF16, which NumPy cannot represent and which is converted to float32.
+        """
+        import numpy
+
+        dtype = self.get_dtype()
+        if dtype == Peftq.DType.BF16:
+            return self.to_float32().to_numpy()
+
+        if self.get_n_elements() == 0:
+            return numpy.zeros(tuple(self.get_shape()), dtype=_NUMPY_TYPESTR[dtype])
+
+        array = numpy.asarray(_TensorView(self, _NUMPY_TYPESTR[dtype]))
+        array.flags.writeable = False
+        return array
+
+    @property
+    def shape(self):
+        return tuple(self.get_shape())
+
+    @property
+    def dtype(self):
+        return self.get_dtype()
+
+    def __len__(self):
+        if self.get_rank() == 0:
+            raise TypeError("len() of a rank-0 tensor")
+        return self.get_dim(0)
+
     def __repr__(self):
         return "<Peftq.Tensor dtype={} shape={}>".format(
             Peftq.dtype_to_string(self.get_dtype()), self.format_shape()
@@ -18,3 +118,30 @@ class Tensor(Peftq.Tensor):
 
 Tensor = override(Tensor)
 __all__.append("Tensor")
+
+
+class SafetensorsFile(Peftq.SafetensorsFile):
+    def __iter__(self):
+        """Iterate over ``(name, tensor)`` pairs in file order."""
+        for name in self.get_tensor_names():
+            yield name, self.get_tensor(name)
+
+    def __len__(self):
+        return self.get_n_tensors()
+
+    def __contains__(self, name):
+        return self.has_tensor(name)
+
+    def __getitem__(self, name):
+        if not self.has_tensor(name):
+            raise KeyError(name)
+        return self.get_tensor(name)
+
+    def __repr__(self):
+        return "<Peftq.SafetensorsFile {!r} tensors={}>".format(
+            self.get_path(), self.get_n_tensors()
+        )
+
+
+SafetensorsFile = override(SafetensorsFile)
+__all__.append("SafetensorsFile")
