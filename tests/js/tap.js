@@ -17,33 +17,33 @@ export function assert(condition, message) {
         throw new AssertionError(message ?? 'assertion failed');
 }
 
-export function assertEqual(actual, expected, what = 'value') {
+export function assertEqual(actual, expected, label = 'value') {
     if (actual !== expected)
-        throw new AssertionError(`${what}: expected ${expected}, got ${actual}`);
+        throw new AssertionError(`${label}: expected ${expected}, got ${actual}`);
 }
 
-export function assertArrayEqual(actual, expected, what = 'array') {
+export function assertArrayEqual(actual, expected, label = 'array') {
     const actualList = Array.from(actual);
     const expectedList = Array.from(expected);
     if (actualList.length !== expectedList.length ||
         actualList.some((value, index) => value !== expectedList[index]))
-        throw new AssertionError(`${what}: expected [${expectedList}], got [${actualList}]`);
+        throw new AssertionError(`${label}: expected [${expectedList}], got [${actualList}]`);
 }
 
-export function assertClose(actual, expected, tolerance, what = 'value') {
+export function assertClose(actual, expected, tolerance, label = 'value') {
     if (!(Math.abs(actual - expected) <= tolerance))
-        throw new AssertionError(`${what}: expected ${expected} within ${tolerance}, got ${actual}`);
+        throw new AssertionError(`${label}: expected ${expected} within ${tolerance}, got ${actual}`);
 }
 
-export function assertThrows(body, check, what = 'call') {
+export function assertThrows(body, check, label = 'call') {
     try {
         body();
     } catch (error) {
         if (check && !check(error))
-            throw new AssertionError(`${what} threw an unexpected error: ${error}`);
+            throw new AssertionError(`${label} threw an unexpected error: ${error}`);
         return error;
     }
-    throw new AssertionError(`${what} did not throw`);
+    throw new AssertionError(`${label} did not throw`);
 }
 
 // Runs the registered tests synchronously and exits: gjs exits with 0 after an unhandled
