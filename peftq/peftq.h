@@ -19,6 +19,7 @@
 /* nn: module tree and leaf modules */
 
 /* models: model loaders and builders */
+#include "peftq-demo.h"
 
 /* peft: LoRA adapters and the seed flow */
 
