@@ -469,8 +469,9 @@ parse_header (PeftqSafetensorsFile  *self,
  * clone without `git lfs` leaves in place of the data, is reported as such.
  *
  * Returns: (transfer full): the opened file, or `NULL` with @error set to
- *   %PEFTQ_ERROR_IO if the file cannot be read, %PEFTQ_ERROR_UNSUPPORTED for a dtype
- *   that peftq does not support, or %PEFTQ_ERROR_INVALID_DATA for any other problem
+ *   %PEFTQ_ERROR_NOT_FOUND if the file does not exist, %PEFTQ_ERROR_IO if it cannot be
+ *   read, %PEFTQ_ERROR_UNSUPPORTED for a dtype that peftq does not support, or
+ *   %PEFTQ_ERROR_INVALID_DATA for any other problem
  *
  * Since: 1.0
  */
@@ -499,7 +500,10 @@ peftq_safetensors_file_open (const char  *path,
   self->mapping = g_mapped_file_new (path, FALSE, &map_error);
   if (self->mapping == NULL)
     {
-      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_IO, "%s", map_error->message);
+      /* GLib's message already names the file and the system error. */
+      g_set_error (error, PEFTQ_ERROR,
+                   g_error_matches (map_error, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? PEFTQ_ERROR_NOT_FOUND : PEFTQ_ERROR_IO,
+                   "%s", map_error->message);
       return NULL;
     }
 
