@@ -792,8 +792,11 @@ peftq_safetensors_writer_add_tensor (PeftqSafetensorsWriter  *self,
 
   if (*name == '\0' || strcmp (name, "__metadata__") == 0 || !g_utf8_validate (name, -1, NULL))
     {
+      /* The message itself must be UTF-8, so invalid bytes show as U+FFFD. */
+      g_autofree char *printable = g_utf8_make_valid (name, -1);
+
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
-                   "Invalid tensor name “%s”: it must be non-empty UTF-8 and not “__metadata__”", name);
+                   "Invalid tensor name “%s”: it must be non-empty UTF-8 and not “__metadata__”", printable);
       return FALSE;
     }
 
@@ -929,7 +932,9 @@ build_header (PeftqSafetensorsWriter *self,
  * that the data starts at a multiple of 8 bytes. The file appears at @path only when it
  * is complete.
  *
- * Returns: `TRUE` on success, `FALSE` with %PEFTQ_ERROR_IO if writing fails
+ * Returns: `TRUE` on success, `FALSE` with %PEFTQ_ERROR_IO if writing fails or
+ *   %PEFTQ_ERROR_INVALID_ARGUMENT if the header would exceed
+ *   [const@Peftq.SAFETENSORS_MAX_HEADER_SIZE]
  *
  * Since: 1.0
  */
@@ -963,6 +968,15 @@ peftq_safetensors_writer_write (PeftqSafetensorsWriter  *self,
   header = g_string_new (header_json);
   while ((8 + header->len) % 8 != 0)
     g_string_append_c (header, ' ');
+
+  if (header->len > PEFTQ_SAFETENSORS_MAX_HEADER_SIZE)
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
+                   "Cannot write “%s”: its header would be %" G_GSIZE_FORMAT " bytes, more than the %d bytes "
+                   "that safetensors readers accept; store fewer tensors or less metadata in one file",
+                   path, header->len, PEFTQ_SAFETENSORS_MAX_HEADER_SIZE);
+      return FALSE;
+    }
 
   file = peftq_atomic_file_begin (path, error);
   if (file == NULL)
