@@ -29,6 +29,32 @@ format_size (gsize n_bytes)
   }
 }
 
+/* Escapes ASCII control characters such as newlines, which names and metadata values
+ * read from a file may contain, so that each tensor and key stays on one line. */
+static char *
+escape_controls (const char *text)
+{
+  GString *escaped = g_string_new (NULL);
+
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      guchar c = (guchar) *p;
+
+      if (c == '\n')
+        g_string_append (escaped, "\\n");
+      else if (c == '\t')
+        g_string_append (escaped, "\\t");
+      else if (c == '\r')
+        g_string_append (escaped, "\\r");
+      else if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (escaped, "\\x%02x", c);
+      else
+        g_string_append_c (escaped, (char) c);
+    }
+
+  return g_string_free (escaped, FALSE);
+}
+
 static char **
 sorted_metadata_keys (GHashTable *metadata,
                       guint      *n_keys)
@@ -47,6 +73,7 @@ print_table (PeftqSafetensorsFile *file)
   g_autoptr(GPtrArray) shapes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) sizes = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) tensors = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) shown_names = g_ptr_array_new_with_free_func (g_free);
   int name_width = (int) strlen ("NAME");
   int shape_width = (int) strlen ("SHAPE");
   gsize total_bytes = 0;
@@ -55,11 +82,13 @@ print_table (PeftqSafetensorsFile *file)
     {
       PeftqTensor *tensor = peftq_safetensors_file_get_tensor (file, names[i], NULL);
       char *shape = peftq_tensor_format_shape (tensor);
+      char *shown_name = escape_controls (names[i]);
 
       g_ptr_array_add (tensors, tensor);
       g_ptr_array_add (shapes, shape);
       g_ptr_array_add (sizes, format_size (peftq_tensor_get_n_bytes (tensor)));
-      name_width = MAX (name_width, (int) g_utf8_strlen (names[i], -1));
+      g_ptr_array_add (shown_names, shown_name);
+      name_width = MAX (name_width, (int) g_utf8_strlen (shown_name, -1));
       shape_width = MAX (shape_width, (int) strlen (shape));
       total_bytes += peftq_tensor_get_n_bytes (tensor);
     }
@@ -68,10 +97,11 @@ print_table (PeftqSafetensorsFile *file)
   for (guint i = 0; names[i] != NULL; i++)
     {
       PeftqTensor *tensor = g_ptr_array_index (tensors, i);
+      const char *shown_name = g_ptr_array_index (shown_names, i);
       /* printf pads by bytes; add the difference so that non-ASCII names line up. */
-      int padding = name_width + (int) (strlen (names[i]) - g_utf8_strlen (names[i], -1));
+      int padding = name_width + (int) (strlen (shown_name) - g_utf8_strlen (shown_name, -1));
 
-      printf ("%-*s  %-5s  %-*s  %s\n", padding, names[i],
+      printf ("%-*s  %-5s  %-*s  %s\n", padding, shown_name,
               peftq_dtype_to_string (peftq_tensor_get_dtype (tensor)),
               shape_width, (const char *) g_ptr_array_index (shapes, i),
               (const char *) g_ptr_array_index (sizes, i));
@@ -79,7 +109,9 @@ print_table (PeftqSafetensorsFile *file)
 
   {
     g_autofree char *total = format_size (total_bytes);
-    printf ("\n%u tensors, %s of data\n", g_strv_length (names), total);
+    guint n_tensors = g_strv_length (names);
+
+    printf ("\n%u %s, %s of data\n", n_tensors, n_tensors == 1 ? "tensor" : "tensors", total);
   }
 
   if (g_hash_table_size (metadata) > 0)
@@ -89,7 +121,12 @@ print_table (PeftqSafetensorsFile *file)
 
       printf ("\nMetadata:\n");
       for (guint i = 0; i < n_keys; i++)
-        printf ("  %s: %s\n", keys[i], (const char *) g_hash_table_lookup (metadata, keys[i]));
+        {
+          g_autofree char *shown_key = escape_controls (keys[i]);
+          g_autofree char *shown_value = escape_controls (g_hash_table_lookup (metadata, keys[i]));
+
+          printf ("  %s: %s\n", shown_key, shown_value);
+        }
     }
 }
 

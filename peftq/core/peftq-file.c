@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -54,6 +53,7 @@ peftq_atomic_file_begin (const char  *path,
   file = g_new0 (PeftqAtomicFile, 1);
   file->path = g_strdup (path);
   file->temp_path = g_strdup_printf ("%s%c.%s.XXXXXX", dir, G_DIR_SEPARATOR, base);
+  /* open() applies the umask to 0666, so the file gets the mode of any new data file. */
   file->fd = g_mkstemp_full (file->temp_path, O_WRONLY, 0666);
   if (file->fd < 0)
     {
@@ -65,15 +65,6 @@ peftq_atomic_file_begin (const char  *path,
       g_free (file);
       return NULL;
     }
-
-  /* g_mkstemp_full creates the file with mode 0600 on some systems; files written by
-   * peftq are ordinary data files, so apply the usual umask-based mode. */
-  {
-    mode_t mask = umask (0);
-    umask (mask);
-    if (fchmod (file->fd, 0666 & ~mask) != 0)
-      g_debug ("Could not set the mode of %s: %s", file->temp_path, g_strerror (errno));
-  }
 
   return file;
 }

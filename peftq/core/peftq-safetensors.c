@@ -4,6 +4,7 @@
 #include "peftq-safetensors.h"
 #include "peftq-error.h"
 #include "peftq-file-private.h"
+#include "peftq-json-private.h"
 #include "peftq-tensor-private.h"
 
 #include <json-glib/json-glib.h>
@@ -65,6 +66,10 @@ G_DEFINE_FINAL_TYPE (PeftqSafetensorsFile, peftq_safetensors_file, G_TYPE_OBJECT
 
 static const char git_lfs_prefix[] = "version https://git-lfs";
 
+/* A valid header nests three levels: root, tensor entry and shape. The bound exists only
+ * to keep the parsing of hostile headers within a small stack. */
+#define HEADER_MAX_DEPTH 32
+
 static void
 tensor_entry_free (TensorEntry *entry)
 {
@@ -119,62 +124,22 @@ set_invalid (GError     **error,
   g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA, "%s: %s", path, message);
 }
 
-/* Counts the members of the top-level object in JSON text that json-glib already
- * accepted. json-glib keeps only the last of duplicate members, so comparing this count
- * with the parsed object's size reveals duplicate tensor names. */
-static guint
-count_top_level_members (const char *text,
-                         gsize       length)
+/* Finds a name that occurs twice among the root members. json-glib keeps only the last
+ * of duplicate members, so the names come from the strict pre-parse of the text. */
+static const char *
+find_duplicate_name (GPtrArray *names)
 {
-  guint depth = 0;
-  guint count = 0;
-  gboolean in_string = FALSE;
-  gboolean string_is_key_candidate = FALSE;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
 
-  for (gsize i = 0; i < length; i++)
+  for (guint i = 0; i < names->len; i++)
     {
-      char c = text[i];
+      const char *name = g_ptr_array_index (names, i);
 
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            {
-              in_string = FALSE;
-              if (string_is_key_candidate)
-                {
-                  gsize j = i + 1;
-
-                  while (j < length && g_ascii_isspace (text[j]))
-                    j++;
-                  if (j < length && text[j] == ':')
-                    count++;
-                }
-            }
-          continue;
-        }
-
-      switch (c)
-        {
-        case '"':
-          in_string = TRUE;
-          string_is_key_candidate = depth == 1;
-          break;
-        case '{':
-        case '[':
-          depth++;
-          break;
-        case '}':
-        case ']':
-          depth--;
-          break;
-        default:
-          break;
-        }
+      if (!g_hash_table_add (seen, (gpointer) name))
+        return name;
     }
 
-  return count;
+  return NULL;
 }
 
 /* Reads a JSON number node as a non-negative integer, rejecting fractions, negatives and
@@ -420,9 +385,11 @@ parse_header (PeftqSafetensorsFile  *self,
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) json_error = NULL;
   g_autoptr(GList) members = NULL;
+  g_autoptr(GPtrArray) root_names = NULL;
   JsonNode *root;
   JsonObject *object;
   const char *end_of_valid;
+  const char *duplicate;
 
   if (!g_utf8_validate (header, (gssize) header_size, &end_of_valid))
     {
@@ -434,6 +401,21 @@ parse_header (PeftqSafetensorsFile  *self,
   if (header_size == 0 || header[0] != '{')
     {
       set_invalid (error, self->path, "the header must be a JSON object starting with “{”");
+      return FALSE;
+    }
+
+  /* json-glib alone accepts non-JSON input and can overflow the stack on deep nesting,
+   * so the text passes a strict check first. */
+  if (!peftq_json_validate (header, header_size, HEADER_MAX_DEPTH, &root_names, &json_error))
+    {
+      set_invalid (error, self->path, "invalid JSON in the header: %s", json_error->message);
+      return FALSE;
+    }
+
+  duplicate = find_duplicate_name (root_names);
+  if (duplicate != NULL)
+    {
+      set_invalid (error, self->path, "the header has “%s” more than once, but names must be unique", duplicate);
       return FALSE;
     }
 
@@ -451,11 +433,6 @@ parse_header (PeftqSafetensorsFile  *self,
     }
 
   object = json_node_get_object (root);
-  if (count_top_level_members (header, header_size) != json_object_get_size (object))
-    {
-      set_invalid (error, self->path, "the header names a tensor more than once");
-      return FALSE;
-    }
 
   members = json_object_get_members (object);
   for (GList *l = members; l != NULL; l = l->next)
@@ -492,8 +469,9 @@ parse_header (PeftqSafetensorsFile  *self,
  * clone without `git lfs` leaves in place of the data, is reported as such.
  *
  * Returns: (transfer full): the opened file, or `NULL` with @error set to
- *   %PEFTQ_ERROR_IO if the file cannot be read, %PEFTQ_ERROR_UNSUPPORTED for a dtype
- *   that peftq does not support, or %PEFTQ_ERROR_INVALID_DATA for any other problem
+ *   %PEFTQ_ERROR_NOT_FOUND if the file does not exist, %PEFTQ_ERROR_IO if it cannot be
+ *   read, %PEFTQ_ERROR_UNSUPPORTED for a dtype that peftq does not support, or
+ *   %PEFTQ_ERROR_INVALID_DATA for any other problem
  *
  * Since: 1.0
  */
@@ -522,7 +500,10 @@ peftq_safetensors_file_open (const char  *path,
   self->mapping = g_mapped_file_new (path, FALSE, &map_error);
   if (self->mapping == NULL)
     {
-      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_IO, "%s", map_error->message);
+      /* GLib's message already names the file and the system error. */
+      g_set_error (error, PEFTQ_ERROR,
+                   g_error_matches (map_error, G_FILE_ERROR, G_FILE_ERROR_NOENT) ? PEFTQ_ERROR_NOT_FOUND : PEFTQ_ERROR_IO,
+                   "%s", map_error->message);
       return NULL;
     }
 
@@ -811,8 +792,11 @@ peftq_safetensors_writer_add_tensor (PeftqSafetensorsWriter  *self,
 
   if (*name == '\0' || strcmp (name, "__metadata__") == 0 || !g_utf8_validate (name, -1, NULL))
     {
+      /* The message itself must be UTF-8, so invalid bytes show as U+FFFD. */
+      g_autofree char *printable = g_utf8_make_valid (name, -1);
+
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
-                   "Invalid tensor name “%s”: it must be non-empty UTF-8 and not “__metadata__”", name);
+                   "Invalid tensor name “%s”: it must be non-empty UTF-8 and not “__metadata__”", printable);
       return FALSE;
     }
 
@@ -948,7 +932,9 @@ build_header (PeftqSafetensorsWriter *self,
  * that the data starts at a multiple of 8 bytes. The file appears at @path only when it
  * is complete.
  *
- * Returns: `TRUE` on success, `FALSE` with %PEFTQ_ERROR_IO if writing fails
+ * Returns: `TRUE` on success, `FALSE` with %PEFTQ_ERROR_IO if writing fails or
+ *   %PEFTQ_ERROR_INVALID_ARGUMENT if the header would exceed
+ *   [const@Peftq.SAFETENSORS_MAX_HEADER_SIZE]
  *
  * Since: 1.0
  */
@@ -982,6 +968,15 @@ peftq_safetensors_writer_write (PeftqSafetensorsWriter  *self,
   header = g_string_new (header_json);
   while ((8 + header->len) % 8 != 0)
     g_string_append_c (header, ' ');
+
+  if (header->len > PEFTQ_SAFETENSORS_MAX_HEADER_SIZE)
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
+                   "Cannot write “%s”: its header would be %" G_GSIZE_FORMAT " bytes, more than the %d bytes "
+                   "that safetensors readers accept; store fewer tensors or less metadata in one file",
+                   path, header->len, PEFTQ_SAFETENSORS_MAX_HEADER_SIZE);
+      return FALSE;
+    }
 
   file = peftq_atomic_file_begin (path, error);
   if (file == NULL)

@@ -765,8 +765,8 @@ peftq_tensor_reshape (PeftqTensor   *self,
                                g_bytes_ref (self->bytes), FALSE);
 }
 
-/* Reads element @index of any dtype as a double; exact for every dtype except I64
- * values beyond 2^53. */
+/* Reads element @index of any dtype as a double: exact for every dtype except I64
+ * values beyond 2^53, which round to nearest. Float32 signalling NaNs become quiet. */
 static double
 read_element (const guint8 *data,
               PeftqDType    dtype,
@@ -790,8 +790,100 @@ read_element (const guint8 *data,
     }
 }
 
-/* Converts @n values from @source to float32. F16 and BF16 convert exactly, and F64
- * rounds to nearest. */
+/* Reads element @index as a float32 with one rounding to nearest even. F32, F16 and
+ * BF16 values, NaN payloads included, are copied exactly: a detour through double would
+ * quiet signalling NaNs. */
+static float
+read_element_f32 (const guint8 *data,
+                  PeftqDType    dtype,
+                  gsize         index)
+{
+  const guint8 *p = data + index * dtype_info[dtype].size;
+
+  switch (dtype)
+    {
+    case PEFTQ_DTYPE_F64: { double v; memcpy (&v, p, 8); return (float) v; }
+    case PEFTQ_DTYPE_F32: { float v; memcpy (&v, p, 4); return v; }
+    case PEFTQ_DTYPE_F16: { guint16 v; memcpy (&v, p, 2); return peftq_f16_to_f32 (GUINT16_FROM_LE (v)); }
+    case PEFTQ_DTYPE_BF16: { guint16 v; memcpy (&v, p, 2); return peftq_bf16_to_f32 (GUINT16_FROM_LE (v)); }
+    case PEFTQ_DTYPE_I64: { gint64 v; memcpy (&v, p, 8); return (float) v; }
+    case PEFTQ_DTYPE_I32: { gint32 v; memcpy (&v, p, 4); return (float) v; }
+    case PEFTQ_DTYPE_I16: { gint16 v; memcpy (&v, p, 2); return v; }
+    case PEFTQ_DTYPE_I8: return (gint8) *p;
+    case PEFTQ_DTYPE_U8: return *p;
+    case PEFTQ_DTYPE_BOOL: return *p != 0;
+    default: g_assert_not_reached ();
+    }
+}
+
+/* Rounds to float32 "to odd": an exact value stays, and an inexact one becomes the float
+ * next toward zero with its lowest mantissa bit set. The odd bit stands for the
+ * discarded part, so a second rounding to nearest even gives the correctly rounded
+ * result on any format with at least two fewer mantissa bits. F16 keeps 10 and BF16 7
+ * of float32's 23. Rounding to nearest twice can instead land on a tie and go wrong. */
+static float
+round_double_to_odd_float (double value)
+{
+  float rounded = (float) value;
+  guint32 bits;
+
+  if (isnan (value) || (double) rounded == value)
+    return rounded;
+
+  /* Also turns an overflow to infinity into FLT_MAX, whose lowest bit is already 1. */
+  if (fabs ((double) rounded) > fabs (value))
+    rounded = nextafterf (rounded, 0.0f);
+
+  memcpy (&bits, &rounded, sizeof bits);
+  bits |= 1;
+  memcpy (&rounded, &bits, sizeof bits);
+
+  return rounded;
+}
+
+static float
+round_int64_to_odd_float (gint64 value)
+{
+  guint64 magnitude = value < 0 ? -(guint64) value : (guint64) value;
+  int shift = 0;
+  float rounded;
+
+  /* Keep the top 24 significant bits and fold every dropped bit into the lowest kept one. */
+  while ((magnitude >> shift) >= (G_GUINT64_CONSTANT (1) << 24))
+    shift++;
+  if (shift > 0)
+    {
+      guint64 kept = magnitude >> shift;
+
+      if ((magnitude & ((G_GUINT64_CONSTANT (1) << shift) - 1)) != 0)
+        kept |= 1;
+      magnitude = kept;
+    }
+
+  rounded = ldexpf ((float) magnitude, shift);
+  return value < 0 ? -rounded : rounded;
+}
+
+/* Reads element @index as a float32 rounded to odd, ready for one more rounding to F16 or
+ * BF16 (see round_double_to_odd_float). */
+static float
+read_element_odd_f32 (const guint8 *data,
+                      PeftqDType    dtype,
+                      gsize         index)
+{
+  const guint8 *p = data + index * dtype_info[dtype].size;
+
+  switch (dtype)
+    {
+    case PEFTQ_DTYPE_F64: { double v; memcpy (&v, p, 8); return round_double_to_odd_float (v); }
+    case PEFTQ_DTYPE_I64: { gint64 v; memcpy (&v, p, 8); return round_int64_to_odd_float (v); }
+    case PEFTQ_DTYPE_I32: { gint32 v; memcpy (&v, p, 4); return round_int64_to_odd_float (v); }
+    default: return read_element_f32 (data, dtype, index);
+    }
+}
+
+/* Converts @n values from @source to float32. F16 and BF16 convert exactly, and F64,
+ * I64 and I32 round to nearest. */
 static void
 convert_to_f32 (const guint8 *source,
                 PeftqDType    dtype,
@@ -824,7 +916,7 @@ convert_to_f32 (const guint8 *source,
 
     default:
       for (gsize i = 0; i < n; i++)
-        target[i] = (float) read_element (source, dtype, i);
+        target[i] = read_element_f32 (source, dtype, i);
       break;
     }
 }
@@ -835,10 +927,11 @@ convert_to_f32 (const guint8 *source,
  * @dtype: a floating-point target dtype
  * @error: return location for a #GError
  *
- * Converts @self to a floating-point dtype. Conversions to F32 are exact from F16 and
- * BF16, and conversions from F32 to F16 and BF16 round to nearest even and keep
- * subnormals, infinities and NaN. Integer and boolean sources convert by value.
- * Converting to the dtype that @self already has returns @self.
+ * Converts @self to a floating-point dtype. Each value is rounded once, to nearest even,
+ * keeping signed zeros, subnormals, infinities and NaN. F16 and BF16 widen to F32
+ * exactly, so F16 to F32 and back returns the same bits, NaN payloads included. Integer
+ * and boolean sources convert by value. Converting to the dtype that @self already has
+ * returns @self.
  *
  * Returns: (transfer full): the converted tensor, or `NULL` if @dtype is not a
  *   floating-point type
@@ -894,11 +987,9 @@ peftq_tensor_convert (PeftqTensor  *self,
 
     case PEFTQ_DTYPE_F16:
     case PEFTQ_DTYPE_BF16:
-      /* NOTE: an F64 source rounds to float32 first, so a value within a half-ulp of a
-       * 16-bit tie can round twice. Sources of F32, F16 and BF16 convert exactly. */
       for (gsize i = 0; i < n; i++)
         {
-          float value = (float) read_element (source, self->dtype, i);
+          float value = read_element_odd_f32 (source, self->dtype, i);
           guint16 bits = dtype == PEFTQ_DTYPE_F16 ? peftq_f32_to_f16 (value) : peftq_f32_to_bf16 (value);
           bits = GUINT16_TO_LE (bits);
           memcpy (target + 2 * i, &bits, 2);

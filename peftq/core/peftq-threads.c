@@ -115,22 +115,25 @@ peftq_parallel_for (gsize          n_items,
   guint n_threads = peftq_get_num_threads ();
   gsize n_chunks;
   gsize chunk_size;
+  gsize n_extra;
   ParallelJob job = { 0 };
   g_autofree ParallelChunk *chunks = NULL;
 
   if (n_items == 0)
     return;
 
+  /* Rounding n_items / min_chunk down keeps every chunk at min_chunk items or more. */
   min_chunk = MAX (min_chunk, 1);
-  n_chunks = MIN ((gsize) n_threads, (n_items + min_chunk - 1) / min_chunk);
+  n_chunks = MIN ((gsize) n_threads, n_items / min_chunk);
   if (n_chunks <= 1)
     {
       func (0, n_items, user_data);
       return;
     }
 
-  chunk_size = (n_items + n_chunks - 1) / n_chunks;
-  n_chunks = (n_items + chunk_size - 1) / chunk_size;
+  /* Balanced split: the first n_items % n_chunks chunks get one extra item. */
+  chunk_size = n_items / n_chunks;
+  n_extra = n_items % n_chunks;
 
   job.func = func;
   job.user_data = user_data;
@@ -142,8 +145,8 @@ peftq_parallel_for (gsize          n_items,
   for (gsize i = 0; i < n_chunks; i++)
     {
       chunks[i].job = &job;
-      chunks[i].begin = i * chunk_size;
-      chunks[i].end = MIN (n_items, (i + 1) * chunk_size);
+      chunks[i].begin = i * chunk_size + MIN (i, n_extra);
+      chunks[i].end = chunks[i].begin + chunk_size + (i < n_extra ? 1 : 0);
     }
 
   for (gsize i = 1; i < n_chunks; i++)

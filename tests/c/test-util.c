@@ -73,3 +73,84 @@ peftq_test_remove_dir (const char *path)
   dir = g_file_new_for_path (path);
   remove_recursively (dir);
 }
+
+char *
+peftq_test_write_file (const char    *dir,
+                       const char    *name,
+                       gconstpointer  data,
+                       gsize          length)
+{
+  g_autoptr(GError) error = NULL;
+  char *path = g_build_filename (dir, name, NULL);
+
+  g_file_set_contents (path, data, (gssize) length, &error);
+  g_assert_no_error (error);
+
+  return path;
+}
+
+GBytes *
+peftq_test_read_file (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (path, &contents, &length, &error);
+  g_assert_no_error (error);
+
+  return g_bytes_new_take (contents, length);
+}
+
+GBytes *
+peftq_test_build_safetensors (const char *header,
+                              gsize       data_size)
+{
+  gsize header_size = strlen (header);
+  guint64 length_le = GUINT64_TO_LE ((guint64) header_size);
+  GByteArray *contents = g_byte_array_sized_new ((guint) (8 + header_size + data_size));
+
+  g_byte_array_append (contents, (const guint8 *) &length_le, 8);
+  g_byte_array_append (contents, (const guint8 *) header, (guint) header_size);
+  for (gsize i = 0; i < data_size; i++)
+    {
+      guint8 value = (guint8) (i % 251);
+      g_byte_array_append (contents, &value, 1);
+    }
+
+  return g_byte_array_free_to_bytes (contents);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+char **
+peftq_test_list_dir (const char *dir)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, &error);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  const char *name;
+
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (handle)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+
+  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+void
+peftq_test_fill_random (GRand  *rng,
+                        guint8 *data,
+                        gsize   length)
+{
+  for (gsize i = 0; i < length; i++)
+    data[i] = (guint8) g_rand_int_range (rng, 0, 256);
+}
