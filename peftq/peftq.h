@@ -21,6 +21,7 @@
 #include "peftq-percentile-analyzer.h"
 #include "peftq-sqnr-analyzer.h"
 #include "peftq-affine-quantizer.h"
+#include "peftq-encodings-file.h"
 
 /* nn: module tree and leaf modules */
 
