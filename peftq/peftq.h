@@ -15,6 +15,13 @@
 
 /* quant: encodings, quantizers, encoding analyzers, encodings files */
 #include "peftq-quantizer.h"
+#include "peftq-encoding.h"
+#include "peftq-encoding-analyzer.h"
+#include "peftq-min-max-analyzer.h"
+#include "peftq-percentile-analyzer.h"
+#include "peftq-sqnr-analyzer.h"
+#include "peftq-affine-quantizer.h"
+#include "peftq-encodings-file.h"
 
 /* nn: module tree and leaf modules */
 

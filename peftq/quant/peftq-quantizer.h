@@ -39,8 +39,13 @@ struct _PeftqQuantizerClass
 };
 
 PEFTQ_AVAILABLE_IN_ALL
-PeftqTensor *peftq_quantizer_forward (PeftqQuantizer  *self,
-                                      PeftqTensor     *input,
-                                      GError         **error) G_GNUC_WARN_UNUSED_RESULT;
+PeftqTensor *peftq_quantizer_forward  (PeftqQuantizer  *self,
+                                       PeftqTensor     *input,
+                                       GError         **error) G_GNUC_WARN_UNUSED_RESULT;
+PEFTQ_AVAILABLE_IN_ALL
+const char  *peftq_quantizer_get_name (PeftqQuantizer  *self);
+PEFTQ_AVAILABLE_IN_ALL
+void         peftq_quantizer_set_name (PeftqQuantizer  *self,
+                                       const char      *name);
 
 G_END_DECLS
