@@ -2,7 +2,9 @@
 """ONNX files written by peftq's graph builder, checked with the onnx package and read
 back with Peftq.OnnxModel."""
 
+import json
 import os
+import shutil
 import subprocess
 
 import gi
@@ -18,6 +20,7 @@ onnx = pytest.importorskip(
 from onnx import helper, numpy_helper  # noqa: E402
 
 WRITER = os.path.join(os.environ.get("PEFTQ_BUILD_ROOT", ""), "tests", "c", "onnx-sample-writer")
+RUNNER = os.path.join(os.environ.get("PEFTQ_SOURCE_ROOT", ""), "tests", "onnxruntime", "run-model.mjs")
 
 
 def sample_weight():
@@ -177,3 +180,26 @@ def test_module_name_from_node_name():
     assert Peftq.onnx_node_name_to_module_name("lora_A.0") == "lora_A.0"
     assert Peftq.onnx_node_name_to_module_name("mlp#2.end") == "mlp"
     assert Peftq.onnx_node_name_to_module_name("mlp#0.0.end") == "mlp"
+
+
+@pytest.mark.parametrize("name", ["gemm.onnx", "gemm-external.onnx"])
+def test_onnxruntime_runs_gemm(samples, tmp_path, name):
+    runtime = os.path.join(os.path.dirname(RUNNER), "node_modules", "onnxruntime-node")
+    if shutil.which("node") is None or not os.path.isdir(runtime):
+        pytest.skip(
+            "ONNX Runtime for node is missing: run "
+            "“npm install --ignore-scripts --no-save onnxruntime-node” in tests/onnxruntime"
+        )
+    x = np.array([[1, 2, 3, 4], [-1, 0.5, 0, 2], [0, 0, 0, 0]], np.float32)
+    inputs = tmp_path / "inputs.json"
+    outputs = tmp_path / "outputs.json"
+    inputs.write_text(json.dumps({"input": {"type": "float32", "dims": list(x.shape), "data": x.ravel().tolist()}}))
+
+    subprocess.run(["node", RUNNER, str(samples / name), str(inputs), str(outputs)], check=True)
+
+    result = json.loads(outputs.read_text())["output"]
+    expected = (x @ sample_weight().T + np.array([0.1, -0.2, 0.3], np.float32)) * np.float32(0.5)
+    expected += np.array([1, 2, 3], np.float32)
+    assert result["dims"] == [3, 3]
+    # Float32 sums of four products, in a different order: 1e-6 covers the rounding.
+    np.testing.assert_allclose(np.array(result["data"], np.float32).reshape(3, 3), expected, rtol=0, atol=1e-6)
