@@ -493,8 +493,6 @@ read_nodes (PeftqOnnxModel           *self,
   return TRUE;
 }
 
-#endif /* HAVE_ONNX */
-
 static void
 index_graph (PeftqOnnxModel *self)
 {
@@ -528,6 +526,8 @@ index_graph (PeftqOnnxModel *self)
         }
     }
 }
+
+#endif /* HAVE_ONNX */
 
 #ifdef HAVE_ONNX
 

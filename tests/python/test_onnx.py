@@ -19,6 +19,20 @@ onnx = pytest.importorskip(
 )
 from onnx import helper, numpy_helper  # noqa: E402
 
+
+
+def onnx_support_missing():
+    try:
+        Peftq.OnnxModel.load(os.path.join(os.sep, "nonexistent", "model.onnx"))
+    except GLib.Error as error:
+        return error.matches(Peftq.error_quark(), Peftq.Error.UNSUPPORTED)
+    return False
+
+
+pytestmark = pytest.mark.skipif(
+    onnx_support_missing(), reason="peftq was built without ONNX support (-Donnx=disabled)"
+)
+
 WRITER = os.path.join(os.environ.get("PEFTQ_BUILD_ROOT", ""), "tests", "c", "onnx-sample-writer")
 RUNNER = os.path.join(os.environ.get("PEFTQ_SOURCE_ROOT", ""), "tests", "onnxruntime", "run-model.mjs")
 
