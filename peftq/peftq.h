@@ -31,5 +31,7 @@
 /* peft: LoRA adapters and the seed flow */
 
 /* sim: quantization simulation and export */
+#include "peftq-quantsim-config.h"
+#include "peftq-onnx-model.h"
 
 #undef PEFTQ_INSIDE
