@@ -65,11 +65,11 @@ test('safetensors write and read back', () => {
     GLib.rmdir(dir);
 });
 
-test('missing safetensors file raises an I/O error naming it', () => {
+test('missing safetensors file raises not found naming it', () => {
     const error = assertThrows(() => Peftq.SafetensorsFile.open('/nonexistent/peftq.safetensors'),
         e => e instanceof GLib.Error, 'open');
 
-    assert(error.matches(Peftq.Error, Peftq.Error.IO), `wrong error: ${error}`);
+    assert(error.matches(Peftq.Error, Peftq.Error.NOT_FOUND), `wrong error: ${error}`);
     assert(error.message.includes('peftq.safetensors'), `message lacks the path: ${error.message}`);
 });
 

@@ -146,7 +146,7 @@ def test_errors_are_glib_errors_with_message(tmp_path):
     with pytest.raises(GLib.Error) as raised:
         Peftq.SafetensorsFile.open(path)
 
-    assert raised.value.matches(Peftq.error_quark(), Peftq.Error.IO)
+    assert raised.value.matches(Peftq.error_quark(), Peftq.Error.NOT_FOUND)
     assert "missing.safetensors" in raised.value.message
 
 
