@@ -8,7 +8,7 @@
 G_BEGIN_DECLS
 
 /* The model header that peftq writes: IR version 8 with the default operator set at
- * version 17, which ONNX Runtime 1.14 and later and onnx 1.12 and later accept. */
+ * version 17, the versions that onnx 1.12 introduced. */
 #define PEFTQ_ONNX_IR_VERSION    8
 #define PEFTQ_ONNX_OPSET_VERSION 17
 

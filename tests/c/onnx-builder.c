@@ -409,7 +409,8 @@ static void
 test_load_invalid_files (Fixture       *fixture,
                          gconstpointer  data)
 {
-  g_autofree char *good = write_gemm (fixture, "good.onnx", PEFTQ_ONNX_EXTERNAL_DATA_THRESHOLD);
+  g_autoptr(PeftqOnnxBuilder) builder = onnx_sample_attributes_new ();
+  g_autofree char *good = g_build_filename (fixture->dir, "good.onnx", NULL);
   g_autofree char *missing = g_build_filename (fixture->dir, "missing.onnx", NULL);
   g_autofree char *empty = g_build_filename (fixture->dir, "empty.onnx", NULL);
   g_autofree char *text = g_build_filename (fixture->dir, "text.onnx", NULL);
@@ -418,7 +419,12 @@ test_load_invalid_files (Fixture       *fixture,
   g_autofree char *contents = NULL;
   gsize length;
 
+  g_autoptr(GError) error = NULL;
+
   g_test_summary ("Missing, empty, truncated and foreign files fail with the path");
+
+  peftq_onnx_builder_write (builder, good, PEFTQ_ONNX_EXTERNAL_DATA_THRESHOLD, &error);
+  g_assert_no_error (error);
 
   assert_load_fails (missing, PEFTQ_ERROR_NOT_FOUND, NULL);
 
@@ -431,11 +437,14 @@ test_load_invalid_files (Fixture       *fixture,
   g_assert_true (g_file_set_contents (json, "{\"graph\": {}}", -1, NULL));
   assert_load_fails (json, PEFTQ_ERROR_INVALID_DATA, NULL);
 
+  /* The attributes sample has no metadata_props, so opset_import is its last field and
+   * every cut of the file loses part of it. */
   g_assert_true (g_file_get_contents (good, &contents, &length, NULL));
-  for (gsize cut = 1; cut < length; cut += 7)
+  for (gsize cut = 1; cut < length; cut++)
     {
       g_test_message ("truncated to %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes", cut, length);
-      g_assert_true (g_file_set_contents (truncated, contents, cut, NULL));
+      g_assert_true (g_file_set_contents_full (truncated, contents, cut, G_FILE_SET_CONTENTS_NONE,
+                                               0644, NULL));
       assert_load_fails (truncated, PEFTQ_ERROR_INVALID_DATA, NULL);
     }
 }
