@@ -390,6 +390,30 @@ test_unwritable_folder (Fixture       *fixture,
 }
 
 static void
+test_failed_write_keeps_old_data (Fixture       *fixture,
+                                  gconstpointer  data)
+{
+  g_autoptr(PeftqOnnxBuilder) builder = onnx_sample_gemm_new ();
+  g_autofree char *path = g_build_filename (fixture->dir, "model.onnx", NULL);
+  g_autofree char *data_path = g_strconcat (path, ".data", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_test_summary ("A model that cannot be written leaves the old data file in place");
+
+  /* A folder at the model path makes the model write fail after the data is written. */
+  g_assert_cmpint (g_mkdir (path, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (data_path, "old data", -1, NULL));
+
+  g_assert_false (peftq_onnx_builder_write (builder, path, 0, &error));
+  g_assert_error (error, PEFTQ_ERROR, PEFTQ_ERROR_IO);
+
+  g_assert_true (g_file_get_contents (data_path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "old data");
+  g_assert_cmpint (g_rmdir (path), ==, 0);
+}
+
+static void
 assert_load_fails (const char *path,
                    PeftqError  code,
                    const char *fragment)
@@ -485,6 +509,7 @@ main (int    argc,
   ADD ("dtypes", test_dtypes);
   ADD ("invalid-graph-keeps-old-file", test_invalid_graph_keeps_old_file);
   ADD ("unwritable-folder", test_unwritable_folder);
+  ADD ("failed-write-keeps-old-data", test_failed_write_keeps_old_data);
   ADD ("load-invalid-files", test_load_invalid_files);
   ADD ("load-bad-external-data", test_load_bad_external_data);
 
