@@ -8,7 +8,7 @@
 G_BEGIN_DECLS
 
 /* The model header that peftq writes: IR version 8 with the default operator set at
- * version 17, which ONNX Runtime 1.14 and later and onnx 1.12 and later accept. */
+ * version 17, the versions that onnx 1.12 introduced. */
 #define PEFTQ_ONNX_IR_VERSION    8
 #define PEFTQ_ONNX_OPSET_VERSION 17
 
@@ -91,8 +91,10 @@ guint64           peftq_onnx_builder_get_initializer_size (PeftqOnnxBuilder *sel
  * @external_data_threshold bytes (PEFTQ_ONNX_EXTERNAL_DATA_THRESHOLD in production),
  * every initializer goes to `<basename of path>.data` beside it, following ONNX's
  * external data convention, and the model refers to it by that relative name. Both
- * files are written atomically, the data file first, so a failure leaves any earlier
- * model intact. Fails with PEFTQ_ERROR_INVALID_DATA for a graph with a duplicate node
+ * files are written under temporary names and renamed over the old ones only when both
+ * are complete, the data file first, so a failed write leaves an earlier model and its
+ * data intact. Only a failure of the final rename of the model can leave new data
+ * beside an old model. Fails with PEFTQ_ERROR_INVALID_DATA for a graph with a duplicate node
  * name or a tensor with two producers, PEFTQ_ERROR_IO when a file cannot be written,
  * and PEFTQ_ERROR_UNSUPPORTED when peftq was built without ONNX support. */
 gboolean          peftq_onnx_builder_write           (PeftqOnnxBuilder  *self,

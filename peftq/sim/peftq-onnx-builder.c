@@ -695,8 +695,10 @@ write_padding (PeftqAtomicFile  *file,
   return TRUE;
 }
 
-/* Writes every initializer to the data file and points its TensorProto there. */
-static gboolean
+/* Writes every initializer to a new data file and points its TensorProto there. The
+ * file is returned uncommitted, so that it replaces an older one only once the model is
+ * written too. */
+static PeftqAtomicFile *
 write_external_data (Arena               *arena,
                      PeftqOnnxBuilder    *self,
                      Onnx__TensorProto  **initializers,
@@ -709,7 +711,7 @@ write_external_data (Arena               *arena,
 
   file = peftq_atomic_file_begin (data_path, error);
   if (file == NULL)
-    return FALSE;
+    return NULL;
 
   for (guint i = 0; i < self->initializers->len; i++)
     {
@@ -722,11 +724,11 @@ write_external_data (Arena               *arena,
       g_autofree char *length_text = NULL;
 
       if (!write_padding (file, padding, error))
-        return FALSE;
+        return NULL;
       offset += padding;
 
       if (!peftq_atomic_file_write (file, peftq_tensor_peek_data (initializer->tensor), n_bytes, error))
-        return FALSE;
+        return NULL;
 
       offset_text = g_strdup_printf ("%" G_GUINT64_FORMAT, offset);
       length_text = g_strdup_printf ("%" G_GUINT64_FORMAT, n_bytes);
@@ -744,7 +746,7 @@ write_external_data (Arena               *arena,
       offset += n_bytes;
     }
 
-  return peftq_atomic_file_commit (g_steal_pointer (&file), error);
+  return g_steal_pointer (&file);
 }
 
 /* A ProtobufCBuffer that streams the packed model into an atomic file through a
@@ -791,11 +793,16 @@ file_buffer_append (ProtobufCBuffer *base,
     file_buffer_flush (buffer);
 }
 
+/* Packs @model into @path. When @data_file is not NULL, it is committed just before the
+ * model, after everything else has succeeded, so a failure leaves both older files as
+ * they were. Frees @data_file. */
 static gboolean
 write_model (Onnx__ModelProto  *model,
              const char        *path,
+             PeftqAtomicFile   *data_file,
              GError           **error)
 {
+  g_autoptr(PeftqAtomicFile) owned_data_file = data_file;
   g_autoptr(PeftqAtomicFile) file = NULL;
   g_autoptr(GByteArray) pending = g_byte_array_sized_new (FILE_BUFFER_FLUSH_SIZE);
   FileBuffer buffer = { { file_buffer_append }, NULL, pending, NULL };
@@ -812,6 +819,10 @@ write_model (Onnx__ModelProto  *model,
       return FALSE;
     }
 
+  if (owned_data_file != NULL &&
+      !peftq_atomic_file_commit (g_steal_pointer (&owned_data_file), error))
+    return FALSE;
+
   return peftq_atomic_file_commit (g_steal_pointer (&file), error);
 }
 
@@ -827,6 +838,7 @@ builder_write (PeftqOnnxBuilder  *self,
   Onnx__GraphProto *graph = arena_new_message (&arena, &onnx__graph_proto__descriptor);
   Onnx__OperatorSetIdProto *opset = arena_new_message (&arena, &onnx__operator_set_id_proto__descriptor);
   guint n_metadata = self->metadata->len / 2;
+  g_autoptr(PeftqAtomicFile) data_file = NULL;
 
   model->has_ir_version = TRUE;
   model->ir_version = PEFTQ_ONNX_IR_VERSION;
@@ -878,11 +890,12 @@ builder_write (PeftqOnnxBuilder  *self,
       g_autofree char *data_path = g_strconcat (path, ".data", NULL);
       g_autofree char *location = g_path_get_basename (data_path);
 
-      if (!write_external_data (&arena, self, graph->initializer, data_path, location, error))
+      data_file = write_external_data (&arena, self, graph->initializer, data_path, location, error);
+      if (data_file == NULL)
         return FALSE;
     }
 
-  return write_model (model, path, error);
+  return write_model (model, path, g_steal_pointer (&data_file), error);
 }
 
 #endif /* HAVE_ONNX */

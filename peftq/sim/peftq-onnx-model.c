@@ -20,11 +20,11 @@
  * An ONNX model read from a file, for mapping module names to ONNX names.
  *
  * The model lists its graph inputs and outputs, initializers and nodes, and groups the
- * nodes by the module that produced them. Exporters name each node after its module:
- * a module that becomes one node gets the bare module name
- * (`base_model.model.linear.lora_A.0`), and a module that becomes several nodes names
- * them `name`, `name#1`, `name#2`, ..., with `.end` appended to nodes whose output
- * leaves the module. Removing the `.end` suffix and everything from the first `#` gives
+ * nodes by the module that produced them. Exporters name each node after its module.
+ * A module that becomes one node gives it the bare module name
+ * (`base_model.model.linear.lora_A.0`). A module that becomes several nodes names them
+ * `name`, `name#1`, `name#2`, ..., with `.end` appended to nodes whose output leaves
+ * the module. Removing the `.end` suffix and everything from the first `#` gives
  * the module name back, as [func@Peftq.onnx_node_name_to_module_name] does. Parameters
  * are initializers named `<module name>.<parameter name>`.
  *
@@ -564,8 +564,11 @@ read_model (PeftqOnnxModel  *self,
                         "truncated");
 
   /* Protobuf has no magic number, and other bytes can decode as a message with only
-   * unknown fields, so the fields that every model has are required. They are written
-   * after the graph, so a file truncated between fields is caught too. */
+   * unknown fields, so the fields that every model has are required. Writers order
+   * fields by number, so opset_import (8) follows the graph (7) and a file cut before
+   * it fails here.
+   * NOTE: a file cut exactly between opset_import and a later field, such as
+   * metadata_props, still parses; protobuf has no end marker to detect that. */
   model = self->proto;
   if (!model->has_ir_version || model->ir_version <= 0)
     return set_invalid (error, self->path, "ir_version is missing, so this is not an ONNX "
@@ -987,8 +990,8 @@ convert_typed_values (Initializer *initializer)
  * @name: an initializer name
  * @error: return location for a #GError
  *
- * Loads the value of an initializer as a tensor. Data inside the model is shared with
- * the model; external data is memory-mapped.
+ * Loads the value of an initializer as a tensor. The tensor shares data stored inside
+ * the model, and maps external data from its file.
  *
  * Returns: (transfer full) (nullable): the tensor, or `NULL` with @error set:
  *   %PEFTQ_ERROR_NOT_FOUND when there is no such initializer,

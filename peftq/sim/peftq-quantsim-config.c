@@ -13,10 +13,11 @@
  *
  * A quantization simulation configuration in AIMET's JSON format.
  *
- * The file decides where quantizers go and how they are set up: output, input and
- * parameter quantizers per ONNX op type, symmetric or asymmetric grids, per-channel
- * weights, fixed output ranges, supergroups of ops that share one output quantizer, and
- * the quantizers of model inputs and outputs. The document is an object with six
+ * The file decides where quantizers go and how they are set up. It turns output, input
+ * and parameter quantizers on or off per ONNX op type, and chooses symmetric or
+ * asymmetric grids, per-channel weights and fixed output ranges. It also lists
+ * supergroups of ops that share one output quantizer, and the quantizers of model
+ * inputs and outputs. The document is an object with six
  * required keys, `defaults`, `params`, `op_type`, `supergroups`, `model_input` and
  * `model_output`, and booleans are the strings `"True"` and `"False"`:
  *
@@ -1319,8 +1320,8 @@ peftq_quantsim_config_get_n_supergroups (PeftqQuantsimConfig *self)
  *   [method@Peftq.QuantsimConfig.get_n_supergroups]
  *
  * Gets the op types of one supergroup, a sequence of at least two ops of the graph that
- * is quantized as one: the output quantizers of every op but the last, and the input
- * quantizers of every op but the first, are turned off.
+ * is quantized as one. The output quantizers of every op but the last are turned off,
+ * and so are the input quantizers of every op but the first.
  *
  * Returns: (transfer full) (array zero-terminated=1): the op types in graph order
  *

@@ -80,8 +80,8 @@ test_make_unique (void)
   g_autofree char *second = NULL;
   g_autofree char *third = NULL;
   g_autofree char *other = NULL;
-  g_autofree char *taken = NULL;
-  g_autofree char *after_taken = NULL;
+  g_autofree char *literal = NULL;
+  g_autofree char *repeat = NULL;
 
   g_test_summary ("Repeated names get -1, -2, ... and skip names already used");
 
@@ -95,11 +95,11 @@ test_make_unique (void)
   g_assert_cmpstr (other, ==, "attn");
 
   /* A literal "act-1" taken first forces the repeat of "act" to "act-2". */
-  taken = peftq_onnx_name_make_unique (used, "act-1");
+  literal = peftq_onnx_name_make_unique (used, "act-1");
   g_free (peftq_onnx_name_make_unique (used, "act"));
-  after_taken = peftq_onnx_name_make_unique (used, "act");
-  g_assert_cmpstr (taken, ==, "act-1");
-  g_assert_cmpstr (after_taken, ==, "act-2");
+  repeat = peftq_onnx_name_make_unique (used, "act");
+  g_assert_cmpstr (literal, ==, "act-1");
+  g_assert_cmpstr (repeat, ==, "act-2");
 
   g_assert_cmpuint (g_hash_table_size (used), ==, 7);
 }
