@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 status=0
 
+# ONNX Runtime for the tests that run exported models; without npm those tests skip.
+./scripts/install-onnxruntime.sh
+
 if [ ! -f _build-ci/build.ninja ]; then
   meson setup _build-ci -Dwerror=true -Ddocs=auto
 fi
