@@ -119,7 +119,7 @@ open_or_fail (const char *path)
   return file;
 }
 
-/* Checks that @file holds exactly the tensors of @expected (name → PeftqTensor). */
+/* Checks that @file contains exactly the tensors of @expected (name → PeftqTensor). */
 static void
 assert_file_holds (PeftqSafetensorsFile *file,
                    GHashTable           *expected)
@@ -654,21 +654,21 @@ test_writer_over_folder (Fixture       *fixture,
   static const char * const expected_inside[] = { "keep.txt", NULL };
   g_autoptr(PeftqSafetensorsWriter) writer = small_writer (fixture->rng);
   g_autofree char *path = g_build_filename (fixture->dir, "target", NULL);
-  g_autofree char *kept = NULL;
+  g_autofree char *kept_file = NULL;
   g_autoptr(GError) error = NULL;
   gboolean written;
 
   g_test_summary ("Writing over a folder fails and leaves the folder and its contents alone");
 
   g_assert_cmpint (g_mkdir (path, 0755), ==, 0);
-  kept = peftq_test_write_file (path, "keep.txt", "keep", 4);
+  kept_file = peftq_test_write_file (path, "keep.txt", "keep", 4);
 
   written = peftq_safetensors_writer_write (writer, path, &error);
 
   g_assert_false (written);
   peftq_test_assert_error_mentions (error, PEFTQ_ERROR, PEFTQ_ERROR_IO, "folder");
   g_assert_true (g_file_test (path, G_FILE_TEST_IS_DIR));
-  g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (kept_file, G_FILE_TEST_IS_REGULAR));
   assert_dir_lists (fixture->dir, expected_top);
   assert_dir_lists (path, expected_inside);
 }
