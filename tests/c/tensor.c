@@ -873,18 +873,56 @@ test_convert_integers (void)
 }
 
 static void
-test_convert_i64_to_f32_rounds_once (void)
+test_convert_i64_rounds_once (void)
 {
-  /* 2^60 + 2^36 + 1 lies just above the float32 tie 2^60 + 2^36 (the float32 quantum at
-   * 2^60 is 2^37), so it rounds up to 2^60 + 2^37. Going through double first drops the
-   * +1 (the double quantum there is 2^8) and lands on the tie, which rounds down to 2^60. */
-  static const gint64 values[] = { (G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 36) + 1 };
-  g_autoptr(PeftqTensor) source = tensor_from_data (PEFTQ_DTYPE_I64, values, 1);
-  g_autoptr(PeftqTensor) converted = convert_or_fail (source, PEFTQ_DTYPE_F32);
+  /* The float32 quantum at 2^60 is 2^37, so 2^60 + 2^36 is a tie between 2^60 (even
+   * mantissa) and 2^60 + 2^37. Going through double first drops a +1 there (the double
+   * quantum is 2^8) and lands on the tie. */
+  static const struct
+  {
+    gint64 input;
+    float expected;
+    const char *derivation;
+  } to_f32[] = {
+    { (G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 36) + 1, 0x1p60f + 0x1p37f, "just above the tie: rounds up" },
+    { (G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 36), 0x1p60f, "the tie goes to the even 2^60" },
+    { (G_GINT64_CONSTANT (1) << 60) + 3 * (G_GINT64_CONSTANT (1) << 36), 0x1p60f + 0x1p38f, "the tie between odd 2^60 + 2^37 and even 2^60 + 2^38: rounds up" },
+    { -((G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 36) + 1), -(0x1p60f + 0x1p37f), "negative values round by magnitude" },
+    { G_MININT64, -0x1p63f, "-2^63 is exact" },
+    { G_MAXINT64, 0x1p63f, "2^63 - 1 rounds up to 2^63, carrying into the exponent" },
+    { 16777217, 16777216.0f, "2^24 + 1 is a tie between 2^24 (even) and 2^24 + 2" },
+    { 16777219, 16777220.0f, "2^24 + 3 is a tie between 2^24 + 2 (odd mantissa) and 2^24 + 4" },
+  };
+  /* The BF16 quantum at 2^60 is 2^53, so 2^60 + 2^52 is a tie between 0x5d80 (2^60, even)
+   * and 0x5d81. */
+  static const struct
+  {
+    gint64 input;
+    guint16 expected;
+  } to_bf16[] = {
+    { (G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 52) + 1, 0x5d81 },
+    { (G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 52), 0x5d80 },
+    { (G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 52) - 1, 0x5d80 },
+  };
 
-  g_test_summary ("I64 converts to F32 with a single rounding");
+  g_test_summary ("I64 converts to F32 and BF16 with a single rounding");
 
-  g_assert_cmpfloat (*(const float *) peftq_tensor_peek_data (converted), ==, 0x1p60f + 0x1p37f);
+  for (gsize i = 0; i < G_N_ELEMENTS (to_f32); i++)
+    {
+      g_autoptr(PeftqTensor) source = tensor_from_data (PEFTQ_DTYPE_I64, &to_f32[i].input, 1);
+      g_autoptr(PeftqTensor) converted = convert_or_fail (source, PEFTQ_DTYPE_F32);
+
+      g_test_message ("%" G_GINT64_FORMAT ": %s", to_f32[i].input, to_f32[i].derivation);
+      g_assert_cmpfloat (*(const float *) peftq_tensor_peek_data (converted), ==, to_f32[i].expected);
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (to_bf16); i++)
+    {
+      g_autoptr(PeftqTensor) source = tensor_from_data (PEFTQ_DTYPE_I64, &to_bf16[i].input, 1);
+      g_autoptr(PeftqTensor) converted = convert_or_fail (source, PEFTQ_DTYPE_BF16);
+
+      g_assert_cmphex (*(const guint16 *) peftq_tensor_peek_data (converted), ==, to_bf16[i].expected);
+    }
 }
 
 static void
@@ -1076,7 +1114,7 @@ main (int    argc,
   g_test_add_func ("/peftq/tensor/convert/bf16-matches-reference", test_bf16_matches_reference);
   g_test_add_func ("/peftq/tensor/convert/f64-rounds-once", test_f64_rounds_once);
   g_test_add_func ("/peftq/tensor/convert/integers", test_convert_integers);
-  g_test_add_func ("/peftq/tensor/convert/i64-to-f32-rounds-once", test_convert_i64_to_f32_rounds_once);
+  g_test_add_func ("/peftq/tensor/convert/i64-rounds-once", test_convert_i64_rounds_once);
   g_test_add_func ("/peftq/tensor/convert/float-chain", test_convert_float_chain);
   g_test_add_func ("/peftq/tensor/convert/integer-target", test_convert_rejects_integer_target);
   g_test_add_func ("/peftq/tensor/convert/same-dtype", test_convert_same_dtype);
