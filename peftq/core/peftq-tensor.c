@@ -780,20 +780,20 @@ int64_to_float (gint64   value,
   int shift = 0;
   float rounded;
 
-  /* Keep the top 24 significant bits, which a float32 mantissa holds exactly. */
+  /* Keep the top 24 significant bits, which a float32 mantissa represents exactly. */
   while ((magnitude >> shift) >= (G_GUINT64_CONSTANT (1) << 24))
     shift++;
   if (shift > 0)
     {
-      guint64 kept = magnitude >> shift;
+      guint64 top_bits = magnitude >> shift;
       guint64 dropped = magnitude & ((G_GUINT64_CONSTANT (1) << shift) - 1);
       guint64 half = G_GUINT64_CONSTANT (1) << (shift - 1);
 
       if (to_odd)
-        kept |= dropped != 0;
-      else if (dropped > half || (dropped == half && (kept & 1) != 0))
-        kept++;   /* 2^24 after a carry is still exact */
-      magnitude = kept;
+        top_bits |= dropped != 0;
+      else if (dropped > half || (dropped == half && (top_bits & 1) != 0))
+        top_bits++;   /* 2^24 after a carry is still exact */
+      magnitude = top_bits;
     }
 
   rounded = ldexpf ((float) magnitude, shift);
