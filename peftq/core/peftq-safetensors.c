@@ -24,6 +24,10 @@
  * [method@Peftq.SafetensorsFile.get_tensor] point into the mapping, so they cost no copy
  * and keep the mapping alive.
  *
+ * NOTE: as with any memory-mapped file, another program that truncates the file while it
+ * is mapped makes later reads of the lost pages fail with `SIGBUS`. Replacing the file
+ * by renaming a new one over it, as [class@Peftq.SafetensorsWriter] does, is safe.
+ *
  * Since: 1.0
  */
 

@@ -7,11 +7,7 @@
 #include "test-util.h"
 
 #include <glib/gstdio.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 typedef struct
 {
@@ -206,51 +202,26 @@ test_abort_removes_temporary (Fixture       *fixture,
   assert_dir_lists (fixture->dir, expected);
 }
 
-/* Writes @length bytes in a child process whose file size limit is @limit bytes, so
- * that write() fails with EFBIG part way. Returns 0 when the write failed with
- * PEFTQ_ERROR_IO, 1 when it succeeded and 2 for any other error. */
-static int
-write_with_file_size_limit (const char *path,
-                            gsize       length,
-                            rlim_t      limit)
-{
-  pid_t child = fork ();
-  int status = 0;
-
-  g_assert_cmpint (child, >=, 0);
-  if (child == 0)
-    {
-      struct rlimit rlimit = { limit, limit };
-      g_autoptr(GError) error = NULL;
-      g_autofree char *contents = g_malloc0 (length);
-      gboolean written;
-
-      signal (SIGXFSZ, SIG_IGN);
-      if (setrlimit (RLIMIT_FSIZE, &rlimit) != 0)
-        _exit (3);
-
-      written = peftq_file_set_contents_atomic (path, contents, (gssize) length, &error);
-      if (written)
-        _exit (1);
-      _exit (g_error_matches (error, PEFTQ_ERROR, PEFTQ_ERROR_IO) ? 0 : 2);
-    }
-
-  g_assert_cmpint (waitpid (child, &status, 0), ==, child);
-  g_assert_true (WIFEXITED (status));
-
-  return WEXITSTATUS (status);
-}
-
 static void
 test_failed_write_keeps_old_file (Fixture       *fixture,
                                   gconstpointer  user_data)
 {
   static const char * const expected[] = { "model.bin", NULL };
   g_autofree char *path = peftq_test_write_file (fixture->dir, "model.bin", "the old contents", 16);
+  g_autofree char *contents = g_malloc0 (1024 * 1024);
+  g_autoptr(GError) error = NULL;
+  gboolean written;
 
   g_test_summary ("A write that fails part way keeps the old file and leaves no temporary file");
 
-  g_assert_cmpint (write_with_file_size_limit (path, 1024 * 1024, 4096), ==, 0);
+  /* With a file size limit of 4 KiB, write() fails with EFBIG part way through 1 MiB. */
+  if (!peftq_test_limit_file_size (4096))
+    return;
+  written = peftq_file_set_contents_atomic (path, contents, 1024 * 1024, &error);
+  peftq_test_restore_file_size_limit ();
+
+  g_assert_false (written);
+  peftq_test_assert_error_mentions (error, PEFTQ_ERROR, PEFTQ_ERROR_IO, path);
 
   assert_file_contains (path, "the old contents");
   assert_dir_lists (fixture->dir, expected);

@@ -110,12 +110,12 @@ convert_one_double_to_16 (double     value,
   return bits;
 }
 
-/* Rounds a finite value to a binary format with @mantissa_bits stored mantissa bits and
- * smallest normal exponent @min_exponent, to nearest even, with plain double arithmetic:
- * the quantum 2^(e - mantissa_bits) is a power of two, so the division is exact and
- * rint() does the rounding in the default mode (nearest, ties to even). This shares no
- * code with peftq's bit manipulation. Returns the magnitude bits; the caller adds the
- * sign and checks the overflow threshold first. */
+/* Rounds a finite magnitude to nearest even in a binary format with @mantissa_bits stored
+ * mantissa bits and smallest normal exponent @min_exponent. It uses plain double
+ * arithmetic and shares no code with peftq's bit manipulation. The quantum
+ * 2^(e - mantissa_bits) is a power of two, so the division is exact, and rint() rounds in
+ * the default mode (to nearest, ties to even). Returns the magnitude bits. The caller
+ * adds the sign and checks the overflow threshold first. */
 static guint16
 reference_round (double magnitude,
                  int    mantissa_bits,
@@ -376,7 +376,7 @@ test_new_from_floats (void)
   g_autofree float *copy = NULL;
   PeftqTensor *mismatched;
   gsize n_values = 0;
-  float one = 42.0f;
+  float scalar_value = 42.0f;
 
   g_test_summary ("new_from_floats copies the values and checks their count against the shape");
 
@@ -389,7 +389,7 @@ test_new_from_floats (void)
   copy = peftq_tensor_to_floats (tensor, &n_values);
   g_assert_cmpmem (copy, n_values * sizeof (float), values, sizeof values);
 
-  scalar = peftq_tensor_new_from_floats (&one, 1, NULL, 0, &error);
+  scalar = peftq_tensor_new_from_floats (&scalar_value, 1, NULL, 0, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (peftq_tensor_get_rank (scalar), ==, 0);
   g_assert_cmpfloat (*(const float *) peftq_tensor_peek_data (scalar), ==, 42.0f);
@@ -560,11 +560,11 @@ typedef struct
 {
   guint32 input;   /* float32 bits */
   guint16 expected;
-  const char *why;
+  const char *derivation;
 } RoundingCase;
 
-/* Each expected value is derived in its comment from the F16 layout: 1 sign bit, 5
- * exponent bits (bias 15) and 10 mantissa bits; subnormals step by 2^-24. */
+/* Each expected value is derived in its comment from the F16 layout of 1 sign bit, 5
+ * exponent bits (bias 15) and 10 mantissa bits. Subnormals step by 2^-24. */
 static const RoundingCase f16_cases[] = {
   { 0x3f800000, 0x3c00, "1.0 is exact" },
   { 0x3f801000, 0x3c00, "1 + 2^-11 is halfway between 1 (mantissa 0, even) and 1 + 2^-10: rounds down" },
@@ -606,7 +606,7 @@ test_f16_rounding_cases (void)
     {
       guint16 actual = convert_one_float_to_16 (float_from_bits (f16_cases[i].input), PEFTQ_DTYPE_F16);
 
-      g_test_message ("0x%08x: %s", f16_cases[i].input, f16_cases[i].why);
+      g_test_message ("0x%08x: %s", f16_cases[i].input, f16_cases[i].derivation);
       g_assert_cmphex (actual, ==, f16_cases[i].expected);
       g_assert_cmphex (actual, ==, reference_to_f16 (float_from_bits (f16_cases[i].input)));
     }
@@ -643,7 +643,7 @@ test_bf16_rounding_cases (void)
     {
       guint16 actual = convert_one_float_to_16 (float_from_bits (bf16_cases[i].input), PEFTQ_DTYPE_BF16);
 
-      g_test_message ("0x%08x: %s", bf16_cases[i].input, bf16_cases[i].why);
+      g_test_message ("0x%08x: %s", bf16_cases[i].input, bf16_cases[i].derivation);
       g_assert_cmphex (actual, ==, bf16_cases[i].expected);
       g_assert_cmphex (actual, ==, reference_to_bf16 (float_from_bits (bf16_cases[i].input)));
     }
@@ -791,7 +791,7 @@ test_f64_rounds_once (void)
     double input;
     PeftqDType dtype;
     guint16 expected;
-    const char *why;
+    const char *derivation;
   } cases[] = {
     { 1.0 + 0x1p-11 + 0x1p-40, PEFTQ_DTYPE_F16, 0x3c01,
       "just above the F16 tie 1 + 2^-11, so it rounds up; rounding to float32 first lands on the tie, which then goes down to 1.0" },
@@ -814,7 +814,7 @@ test_f64_rounds_once (void)
     {
       guint16 actual = convert_one_double_to_16 (cases[i].input, cases[i].dtype);
 
-      g_test_message ("%.17g to %s: %s", cases[i].input, peftq_dtype_to_string (cases[i].dtype), cases[i].why);
+      g_test_message ("%.17g to %s: %s", cases[i].input, peftq_dtype_to_string (cases[i].dtype), cases[i].derivation);
       g_assert_cmphex (actual, ==, cases[i].expected);
     }
 
@@ -873,18 +873,56 @@ test_convert_integers (void)
 }
 
 static void
-test_convert_i64_to_f32_rounds_once (void)
+test_convert_i64_rounds_once (void)
 {
-  /* 2^60 + 2^36 + 1 lies just above the float32 tie 2^60 + 2^36 (the float32 quantum at
-   * 2^60 is 2^37), so it rounds up to 2^60 + 2^37. Going through double first drops the
-   * +1 (the double quantum there is 2^8) and lands on the tie, which rounds down to 2^60. */
-  static const gint64 values[] = { (G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 36) + 1 };
-  g_autoptr(PeftqTensor) source = tensor_from_data (PEFTQ_DTYPE_I64, values, 1);
-  g_autoptr(PeftqTensor) converted = convert_or_fail (source, PEFTQ_DTYPE_F32);
+  /* The float32 quantum at 2^60 is 2^37, so 2^60 + 2^36 is a tie between 2^60 (even
+   * mantissa) and 2^60 + 2^37. Going through double first drops a +1 there (the double
+   * quantum is 2^8) and lands on the tie. */
+  static const struct
+  {
+    gint64 input;
+    float expected;
+    const char *derivation;
+  } to_f32[] = {
+    { (G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 36) + 1, 0x1p60f + 0x1p37f, "just above the tie: rounds up" },
+    { (G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 36), 0x1p60f, "the tie goes to the even 2^60" },
+    { (G_GINT64_CONSTANT (1) << 60) + 3 * (G_GINT64_CONSTANT (1) << 36), 0x1p60f + 0x1p38f, "the tie between odd 2^60 + 2^37 and even 2^60 + 2^38: rounds up" },
+    { -((G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 36) + 1), -(0x1p60f + 0x1p37f), "negative values round by magnitude" },
+    { G_MININT64, -0x1p63f, "-2^63 is exact" },
+    { G_MAXINT64, 0x1p63f, "2^63 - 1 rounds up to 2^63, carrying into the exponent" },
+    { 16777217, 16777216.0f, "2^24 + 1 is a tie between 2^24 (even) and 2^24 + 2" },
+    { 16777219, 16777220.0f, "2^24 + 3 is a tie between 2^24 + 2 (odd mantissa) and 2^24 + 4" },
+  };
+  /* The BF16 quantum at 2^60 is 2^53, so 2^60 + 2^52 is a tie between 0x5d80 (2^60, even)
+   * and 0x5d81. */
+  static const struct
+  {
+    gint64 input;
+    guint16 expected;
+  } to_bf16[] = {
+    { (G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 52) + 1, 0x5d81 },
+    { (G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 52), 0x5d80 },
+    { (G_GINT64_CONSTANT (1) << 60) + (G_GINT64_CONSTANT (1) << 52) - 1, 0x5d80 },
+  };
 
-  g_test_summary ("I64 converts to F32 with a single rounding");
+  g_test_summary ("I64 converts to F32 and BF16 with a single rounding");
 
-  g_assert_cmpfloat (*(const float *) peftq_tensor_peek_data (converted), ==, 0x1p60f + 0x1p37f);
+  for (gsize i = 0; i < G_N_ELEMENTS (to_f32); i++)
+    {
+      g_autoptr(PeftqTensor) source = tensor_from_data (PEFTQ_DTYPE_I64, &to_f32[i].input, 1);
+      g_autoptr(PeftqTensor) converted = convert_or_fail (source, PEFTQ_DTYPE_F32);
+
+      g_test_message ("%" G_GINT64_FORMAT ": %s", to_f32[i].input, to_f32[i].derivation);
+      g_assert_cmpfloat (*(const float *) peftq_tensor_peek_data (converted), ==, to_f32[i].expected);
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (to_bf16); i++)
+    {
+      g_autoptr(PeftqTensor) source = tensor_from_data (PEFTQ_DTYPE_I64, &to_bf16[i].input, 1);
+      g_autoptr(PeftqTensor) converted = convert_or_fail (source, PEFTQ_DTYPE_BF16);
+
+      g_assert_cmphex (*(const guint16 *) peftq_tensor_peek_data (converted), ==, to_bf16[i].expected);
+    }
 }
 
 static void
@@ -1076,7 +1114,7 @@ main (int    argc,
   g_test_add_func ("/peftq/tensor/convert/bf16-matches-reference", test_bf16_matches_reference);
   g_test_add_func ("/peftq/tensor/convert/f64-rounds-once", test_f64_rounds_once);
   g_test_add_func ("/peftq/tensor/convert/integers", test_convert_integers);
-  g_test_add_func ("/peftq/tensor/convert/i64-to-f32-rounds-once", test_convert_i64_to_f32_rounds_once);
+  g_test_add_func ("/peftq/tensor/convert/i64-rounds-once", test_convert_i64_rounds_once);
   g_test_add_func ("/peftq/tensor/convert/float-chain", test_convert_float_chain);
   g_test_add_func ("/peftq/tensor/convert/integer-target", test_convert_rejects_integer_target);
   g_test_add_func ("/peftq/tensor/convert/same-dtype", test_convert_same_dtype);

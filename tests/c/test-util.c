@@ -5,6 +5,8 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 char *
 peftq_test_get_data_path (const char *relative)
@@ -153,4 +155,37 @@ peftq_test_fill_random (GRand  *rng,
 {
   for (gsize i = 0; i < length; i++)
     data[i] = (guint8) g_rand_int_range (rng, 0, 256);
+}
+
+static struct rlimit saved_file_size_limit;
+static struct sigaction saved_sigxfsz_action;
+
+gboolean
+peftq_test_limit_file_size (guint64 max_bytes)
+{
+  struct rlimit limit;
+  struct sigaction ignore = { 0 };
+
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved_file_size_limit), ==, 0);
+  if (saved_file_size_limit.rlim_max != RLIM_INFINITY && saved_file_size_limit.rlim_max < max_bytes)
+    {
+      g_test_skip ("The hard RLIMIT_FSIZE is below the limit this test needs");
+      return FALSE;
+    }
+
+  ignore.sa_handler = SIG_IGN;
+  g_assert_cmpint (sigaction (SIGXFSZ, &ignore, &saved_sigxfsz_action), ==, 0);
+
+  limit.rlim_cur = (rlim_t) max_bytes;
+  limit.rlim_max = saved_file_size_limit.rlim_max;
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+
+  return TRUE;
+}
+
+void
+peftq_test_restore_file_size_limit (void)
+{
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved_file_size_limit), ==, 0);
+  g_assert_cmpint (sigaction (SIGXFSZ, &saved_sigxfsz_action, NULL), ==, 0);
 }

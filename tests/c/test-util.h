@@ -37,6 +37,13 @@ void peftq_test_fill_random (GRand  *rng,
                              guint8 *data,
                              gsize   length);
 
+/* Lowers the soft file size limit (RLIMIT_FSIZE) of this process to @max_bytes, so that
+ * write() fails with EFBIG past that size, and ignores SIGXFSZ, which would otherwise
+ * kill the process. Returns FALSE, after marking the test skipped, when the limit cannot
+ * be set. Call peftq_test_restore_file_size_limit before printing anything. */
+gboolean peftq_test_limit_file_size         (guint64 max_bytes);
+void     peftq_test_restore_file_size_limit (void);
+
 /* Asserts that @error has domain @domain and code @code and that its message contains
  * @word. The message is printed first, so a failing check shows it. */
 #define peftq_test_assert_error_mentions(error, domain, code, word)          \

@@ -46,10 +46,10 @@ compare_chunks (gconstpointer a,
   return first->begin < second->begin ? -1 : first->begin > second->begin;
 }
 
-/* Runs peftq_parallel_for over @n_items and checks that the chunks tile the range:
- * every item visited exactly once, chunks contiguous and in bounds, at most one chunk
- * per thread, no chunk smaller than @min_chunk unless the whole range is, and chunk
- * sizes within one item of each other. */
+/* Runs peftq_parallel_for over @n_items and checks that the chunks tile the range. Every
+ * item is visited exactly once, and the chunks are contiguous, in bounds and at most one
+ * per thread. No chunk is smaller than @min_chunk unless the whole range is, and chunk
+ * sizes differ by at most one item. */
 static void
 check_coverage (guint n_threads,
                 gsize n_items,
