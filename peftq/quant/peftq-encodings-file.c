@@ -37,8 +37,9 @@
  * (in any case) and the boolean spelling of `is_symmetric`. Encodings read from a file
  * are rebuilt from `min` and `max` as AIMET's `set_legacy_encodings` does (from
  * `offset * scale` and `(offset + 2^bw - 1) * scale` in 1.0.0), with the signed grid when
- * symmetric and the unsigned grid otherwise. Their shape is flat: one dimension with the
- * channel count, or none for a single value. Float-typed entries, `LPBQ` and `VECTOR`
+ * symmetric and the unsigned grid otherwise, so a scale can move by one float32 step on
+ * each save and load, as it does in AIMET; offsets stay exact. Their shape is flat: one
+ * dimension with the channel count, or none for a single value. Float-typed entries, `LPBQ` and `VECTOR`
  * encodings are rejected as unsupported.
  *
  * Since: 1.0
