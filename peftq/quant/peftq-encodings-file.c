@@ -15,7 +15,7 @@
  *
  * The encodings of a quantized model in AIMET's JSON formats, versions 0.6.1 and 1.0.0.
  *
- * A file holds parameter encodings keyed by parameter name
+ * A file contains parameter encodings keyed by parameter name
  * (`<module name>.<parameter name>`), activation encodings, the names of excluded
  * layers and the quantizer arguments. Activation encodings have one of two layouts:
  *

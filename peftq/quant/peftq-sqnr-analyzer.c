@@ -18,9 +18,9 @@
  *
  * It keeps the same histograms as [class@Peftq.PercentileAnalyzer] and picks, per
  * encoding value, the candidate (delta, offset) with the lowest quantization noise. Each
- * bin counts as its midpoint `m` with its count `c`; a candidate costs the sum of
+ * bin counts as its midpoint `m` with its count `c`. A candidate costs the sum of
  * `c * ((q + offset) * delta - m)^2`, where `t = round(m / delta - offset)` and
- * `q = clamp(t, 0, n)`, with the term multiplied by
+ * `q = clamp(t, 0, n)`. The term of a bin is multiplied by
  * [property@Peftq.SqnrAnalyzer:gamma] when `t` was clipped.
  *
  * With `mn = min(hist min, 0)`, `mx = max(max(hist max, 0), mn + eps * n)` and

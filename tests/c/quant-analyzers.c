@@ -379,7 +379,7 @@ test_percentile_fixed (void)
   g_assert_cmpfloat (range_min (full), ==, -50.0f);
   g_assert_cmpfloat (range_max (full), ==, 49.0f);
 
-  /* The bins are 0.99 wide and each holds one value, so the cumulative count of bin b
+  /* The bins are 0.99 wide and each contains one value, so the cumulative count of bin b
    * is b + 1. The maximum is the left edge of the first bin with c >= 90 (bin 89):
    * -50 + 89 * 0.99 = 38.11; the minimum that of the first bin with c >= 10 (bin 9):
    * -50 + 9 * 0.99 = -41.09. */

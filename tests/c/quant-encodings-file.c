@@ -118,8 +118,8 @@ test_read_examples (void)
   g_assert_null (peftq_encodings_file_get_quantizer_args (v1));
 }
 
-/* Loading rebuilds an encoding from the stored min and max, as AIMET does, so a scale
- * can move by one float32 step per save and load; offsets and grids stay exact. */
+/* Loading rebuilds an encoding from the stored min and max, as AIMET does. So a scale
+ * can move by one float32 step per save and load, but offsets and grids stay exact. */
 static void
 assert_encodings_match (PeftqEncoding *a,
                         PeftqEncoding *b)
