@@ -234,8 +234,10 @@ test_forward_modes (Fixture       *fixture,
                     gconstpointer  user_data)
 {
   const float x[] = { -1.0f, 0.3f, 2.5f };
+  const float far[] = { -50.0f, 50.0f };
   g_autoptr(GError) error = NULL;
   g_autoptr(PeftqTensor) input = make_vector (x, G_N_ELEMENTS (x));
+  g_autoptr(PeftqTensor) wide = make_vector (far, G_N_ELEMENTS (far));
   g_autoptr(PeftqTensor) observed = NULL;
   g_autoptr(PeftqTensor) disabled = NULL;
   g_autoptr(PeftqTensor) quantized = NULL;
@@ -267,6 +269,16 @@ test_forward_modes (Fixture       *fixture,
   disabled = peftq_quantizer_forward (PEFTQ_QUANTIZER (fixture->quantizer), input, &error);
   g_assert_no_error (error);
   g_assert_true (disabled == input);
+
+  /* A disabled quantizer does not observe either, so calibration keeps the encoding. */
+  peftq_affine_quantizer_begin_calibration (fixture->quantizer);
+  g_clear_object (&disabled);
+  disabled = peftq_quantizer_forward (PEFTQ_QUANTIZER (fixture->quantizer), wide, &error);
+  g_assert_no_error (error);
+  g_assert_true (disabled == wide);
+  g_assert_true (peftq_affine_quantizer_end_calibration (fixture->quantizer, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (fixture->encoding_changed, ==, 1);
 }
 
 static void
