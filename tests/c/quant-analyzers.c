@@ -520,6 +520,62 @@ test_sqnr_symmetric_candidates (void)
 }
 
 static void
+test_histograms_per_channel (void)
+{
+  const gint64 input_shape[] = { 2, 300 };
+  const gint64 shape[] = { 2, 1 };
+  g_autofree float *values = g_new (float, 600);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PeftqTensor) input = NULL;
+  PeftqEncodingAnalyzer *per_channel[2];
+  PeftqEncodingAnalyzer *per_row[2][2];
+
+  g_test_summary ("Per-channel histogram analyzers equal per-tensor ones on each row");
+
+  fill_random (values, 600, 9);
+  for (gsize i = 300; i < 600; i++)
+    values[i] *= 10.0f;
+  input = peftq_tensor_new_from_floats (values, 600, input_shape, 2, &error);
+  g_assert_no_error (error);
+
+  per_channel[0] = peftq_percentile_analyzer_new (512);
+  per_channel[1] = peftq_sqnr_analyzer_new (512);
+  for (gsize r = 0; r < 2; r++)
+    {
+      per_row[0][r] = peftq_percentile_analyzer_new (512);
+      per_row[1][r] = peftq_sqnr_analyzer_new (512);
+    }
+  peftq_percentile_analyzer_set_percentile (PEFTQ_PERCENTILE_ANALYZER (per_channel[0]), 99.0, NULL);
+  for (gsize r = 0; r < 2; r++)
+    peftq_percentile_analyzer_set_percentile (PEFTQ_PERCENTILE_ANALYZER (per_row[0][r]), 99.0, NULL);
+
+  for (gsize a = 0; a < 2; a++)
+    {
+      g_autoptr(PeftqEncoding) encoding = NULL;
+      gsize n = 0;
+
+      g_assert_true (peftq_encoding_analyzer_set_shape (per_channel[a], shape, 2, NULL, 0, &error));
+      g_assert_no_error (error);
+      g_assert_true (peftq_encoding_analyzer_observe (per_channel[a], input, &error));
+      g_assert_no_error (error);
+      encoding = compute (per_channel[a], 8, FALSE);
+      g_assert_cmpuint (peftq_encoding_get_n_values (encoding), ==, 2);
+
+      for (gsize r = 0; r < 2; r++)
+        {
+          g_autoptr(PeftqEncoding) row = NULL;
+
+          observe (per_row[a][r], values + r * 300, 300);
+          row = compute (per_row[a][r], 8, FALSE);
+          g_assert_cmpfloat (peftq_encoding_get_range_min (encoding, &n)[r], ==, range_min (row));
+          g_assert_cmpfloat (peftq_encoding_get_range_max (encoding, &n)[r], ==, range_max (row));
+          g_assert_finalize_object (per_row[a][r]);
+        }
+      g_assert_finalize_object (per_channel[a]);
+    }
+}
+
+static void
 test_sqnr_gamma_property (void)
 {
   g_autoptr(PeftqEncodingAnalyzer) analyzer = peftq_sqnr_analyzer_new (128);
@@ -559,6 +615,7 @@ main (int    argc,
   g_test_add_func ("/peftq/quant-analyzers/histogram-widening", test_histogram_widening);
   g_test_add_func ("/peftq/quant-analyzers/sqnr-asymmetric-fixed", test_sqnr_asymmetric_fixed);
   g_test_add_func ("/peftq/quant-analyzers/sqnr-symmetric-candidates", test_sqnr_symmetric_candidates);
+  g_test_add_func ("/peftq/quant-analyzers/histograms-per-channel", test_histograms_per_channel);
   g_test_add_func ("/peftq/quant-analyzers/sqnr-gamma", test_sqnr_gamma_property);
 
   status = g_test_run ();
