@@ -20,6 +20,19 @@
 /* Elements per chunk below which splitting across threads costs more than it saves. */
 #define QDQ_MIN_CHUNK ((gsize) 1 << 16)
 
+/* The vectorizable kernels are also compiled for AVX2 and AVX-512, chosen at load time
+ * through an ifunc where the toolchain supports it. Wider vectors change no result: the
+ * kernels use only IEEE division, addition, multiplication and comparisons, and have no
+ * multiply-add that could be contracted. */
+#if defined(PEFTQ_QDQ_FORCE_TARGET)
+/* Tests build each instruction set on its own to compare it with the _ref kernels. */
+#define QDQ_TARGET_CLONES __attribute__ ((target (PEFTQ_QDQ_FORCE_TARGET)))
+#elif defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define QDQ_TARGET_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#else
+#define QDQ_TARGET_CLONES
+#endif
+
 /* Elements per inner block of the vectorizable kernels. The inner loop has a constant trip
  * count, so gcc vectorizes it even under the "very cheap" cost model of -O2. */
 #define QDQ_BLOCK 16
@@ -246,7 +259,7 @@ qdq_one (float x,
   return (q + offset) * scale;
 }
 
-void
+QDQ_TARGET_CLONES void
 peftq_qdq_f32 (const float *restrict input,
                float       *restrict output,
                gsize                 n,
@@ -278,7 +291,7 @@ peftq_quantize_f32_ref (const float *input,
     output[i] = clamp_grid (nearbyintf (input[i] / scale) - offset, qmin, qmax);
 }
 
-void
+QDQ_TARGET_CLONES void
 peftq_quantize_f32 (const float *restrict input,
                     float       *restrict output,
                     gsize                 n,

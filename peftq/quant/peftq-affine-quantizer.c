@@ -335,15 +335,17 @@ peftq_affine_quantizer_forward (PeftqQuantizer  *quantizer,
 {
   PeftqAffineQuantizer *self = PEFTQ_AFFINE_QUANTIZER (quantizer);
 
+  /* A disabled quantizer behaves as an absent one does in AIMET: it neither observes nor
+   * quantizes. */
+  if (!self->enabled)
+    return g_object_ref (input);
+
   if (self->observing)
     {
       if (!peftq_affine_quantizer_observe (self, input, error))
         return NULL;
       return g_object_ref (input);
     }
-
-  if (!self->enabled)
-    return g_object_ref (input);
 
   return peftq_affine_quantizer_quantize_dequantize (self, input, error);
 }
@@ -429,8 +431,9 @@ peftq_affine_quantizer_class_init (PeftqAffineQuantizerClass *klass)
   /**
    * PeftqAffineQuantizer:enabled:
    *
-   * Whether [method@Peftq.Quantizer.forward] quantizes; a disabled quantizer passes its
-   * input through.
+   * Whether [method@Peftq.Quantizer.forward] quantizes or, during a calibration,
+   * observes. A disabled quantizer passes its input through in both cases, like a
+   * quantizer slot that AIMET leaves empty.
    *
    * Since: 1.0
    */

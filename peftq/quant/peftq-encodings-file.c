@@ -15,7 +15,7 @@
  *
  * The encodings of a quantized model in AIMET's JSON formats, versions 0.6.1 and 1.0.0.
  *
- * A file holds parameter encodings keyed by parameter name
+ * A file contains parameter encodings keyed by parameter name
  * (`<module name>.<parameter name>`), activation encodings, the names of excluded
  * layers and the quantizer arguments. Activation encodings have one of two layouts:
  *
@@ -37,8 +37,9 @@
  * (in any case) and the boolean spelling of `is_symmetric`. Encodings read from a file
  * are rebuilt from `min` and `max` as AIMET's `set_legacy_encodings` does (from
  * `offset * scale` and `(offset + 2^bw - 1) * scale` in 1.0.0), with the signed grid when
- * symmetric and the unsigned grid otherwise. Their shape is flat: one dimension with the
- * channel count, or none for a single value. Float-typed entries, `LPBQ` and `VECTOR`
+ * symmetric and the unsigned grid otherwise, so a scale can move by one float32 step on
+ * each save and load, as it does in AIMET; offsets stay exact. Their shape is flat: one
+ * dimension with the channel count, or none for a single value. Float-typed entries, `LPBQ` and `VECTOR`
  * encodings are rejected as unsupported.
  *
  * Since: 1.0

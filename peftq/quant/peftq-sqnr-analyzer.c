@@ -18,9 +18,9 @@
  *
  * It keeps the same histograms as [class@Peftq.PercentileAnalyzer] and picks, per
  * encoding value, the candidate (delta, offset) with the lowest quantization noise. Each
- * bin counts as its midpoint `m` with its count `c`; a candidate costs the sum of
+ * bin counts as its midpoint `m` with its count `c`. A candidate costs the sum of
  * `c * ((q + offset) * delta - m)^2`, where `t = round(m / delta - offset)` and
- * `q = clamp(t, 0, n)`, with the term multiplied by
+ * `q = clamp(t, 0, n)`. The term of a bin is multiplied by
  * [property@Peftq.SqnrAnalyzer:gamma] when `t` was clipped.
  *
  * With `mn = min(hist min, 0)`, `mx = max(max(hist max, 0), mn + eps * n)` and
@@ -140,7 +140,9 @@ sqnr_range (PeftqSqnrAnalyzer *self,
 {
   PeftqHistogramSet *set = self->histograms;
   const float eps = PEFTQ_ENCODING_MIN_SCALE;
-  const float limit = FLT_MAX / 2;
+  /* The largest candidate spans up to 2.125 times the clamped range (17/16 of twice the
+   * limit), so a quarter of FLT_MAX keeps every candidate width finite. */
+  const float limit = FLT_MAX / 4;
   float n = (float) (((guint64) 1 << bitwidth) - 1);
   g_autofree float *midpoints = g_new (float, set->n_bins);
   CostInput input = { set->counts + h * set->n_bins, midpoints, set->n_bins, n, self->gamma };

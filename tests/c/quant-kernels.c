@@ -297,11 +297,28 @@ test_run_threads (void)
   peftq_set_num_threads (saved);
 }
 
+#if defined(PEFTQ_QDQ_REQUIRED_CPU)
+static void
+skip_unsupported_processor (void)
+{
+  g_test_skip ("This processor lacks " PEFTQ_QDQ_REQUIRED_CPU ", so these kernels cannot run");
+}
+#endif
+
 int
 main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+
+#if defined(PEFTQ_QDQ_REQUIRED_CPU)
+  __builtin_cpu_init ();
+  if (!__builtin_cpu_supports (PEFTQ_QDQ_REQUIRED_CPU))
+    {
+      g_test_add_func ("/peftq/quant-kernels/unsupported-processor", skip_unsupported_processor);
+      return g_test_run ();
+    }
+#endif
 
   g_test_add_func ("/peftq/quant-kernels/vectorized-matches-ref", test_vectorized_matches_ref);
   g_test_add_func ("/peftq/quant-kernels/ties-to-even", test_ref_rounds_half_to_even);
