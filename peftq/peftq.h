@@ -21,6 +21,7 @@
 /* models: model loaders and builders */
 
 /* peft: LoRA adapters and the seed flow */
+#include "peftq-lora-config.h"
 
 /* sim: quantization simulation and export */
 
