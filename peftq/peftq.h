@@ -22,6 +22,7 @@
 
 /* peft: LoRA adapters and the seed flow */
 #include "peftq-lora-config.h"
+#include "peftq-adapter.h"
 
 /* sim: quantization simulation and export */
 
