@@ -24,6 +24,7 @@
 #include "peftq-multiply.h"
 
 /* models: model loaders and builders */
+#include "peftq-shape-model.h"
 
 /* peft: LoRA adapters and the seed flow */
 #include "peftq-lora-config.h"
