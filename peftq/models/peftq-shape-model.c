@@ -3,8 +3,12 @@
 
 #include "peftq-shape-model.h"
 #include "peftq-error.h"
+#include "peftq-conv1d.h"
+#include "peftq-embedding.h"
+#include "peftq-layer-norm.h"
 #include "peftq-linear.h"
 #include "peftq-module-private.h"
+#include "peftq-rms-norm.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -15,21 +19,23 @@
  * A module tree built from weight names and shapes alone, for architectures that have
  * no forward pass in peftq (T5, BERT, DistilBERT, ViT, GPT-NeoX, diffusion UNets and
  * others). Adapters load onto it, and its weights can be quantized and exported, but
- * its forward pass, and that of every module in it except Linear, fails with
- * %PEFTQ_ERROR_UNSUPPORTED naming the architecture.
+ * its forward pass, and that of its containers and shape-only leaves, fails with
+ * %PEFTQ_ERROR_UNSUPPORTED naming the architecture. Leaves that peftq implements
+ * (Linear, Conv1D, Embedding, norms) are the ordinary peftq modules.
  *
  * Each module path (a weight name without its last component) becomes one leaf module,
  * chosen from its parameters:
  *
- * - a 4-dimensional `weight`: `Conv2d`;
  * - a 2-dimensional `weight` of a module whose name marks an embedding (`embed_tokens`,
  *   `word_embeddings`, `wte`, `shared`, `relative_attention_bias`, ...): `Embedding`;
- * - a 2-dimensional `weight` of a GPT-2 style `c_attn`, `c_proj`, `c_fc` or `q_attn`
- *   module when the architecture is `gpt2`: `Conv1D`, stored (in, out);
- * - another 2-dimensional `weight`, with or without a matching 1-dimensional `bias`:
- *   a peftq `Linear`, stored (out, in);
+ * - a 2-dimensional `weight` (out, in), alone or with a `bias` of size out: `Linear`,
+ *   except for GPT-2's `c_attn`, `c_proj`, `c_fc` and `q_attn` when the architecture
+ *   is `gpt2`;
+ * - a 2-dimensional `weight` (in, out) with a `bias` of size out: GPT-2's `Conv1D`;
  * - a 1-dimensional `weight`: `LayerNorm` when a `bias` is present, `RMSNorm` otherwise;
- * - anything else: a generic module holding the parameters as they are.
+ * - a 4-dimensional `weight`: a shape-only `Conv2d`, because stride and padding are not
+ *   part of the weights;
+ * - anything else: a generic shape-only module holding the parameters as they are.
  *
  * Children are registered in the order their names first appear. Modules in between
  * are plain containers.
@@ -261,16 +267,28 @@ build_leaf (const char  *path,
       return leaf;
     }
 
-  if (weight_rank == 4)
+  if (weight_rank == 2 && entries->len == 1 && is_embedding_name (path) &&
+      peftq_tensor_get_dim (weight, 0) <= G_MAXUINT && peftq_tensor_get_dim (weight, 1) <= G_MAXUINT)
+    leaf = peftq_embedding_new ((guint) peftq_tensor_get_dim (weight, 0),
+                                (guint) peftq_tensor_get_dim (weight, 1));
+  else if (weight_rank == 2 && !is_embedding_name (path) && bias != NULL && entries->len == 2 &&
+           peftq_tensor_get_rank (bias) == 1 &&
+           peftq_tensor_get_dim (bias, 0) == peftq_tensor_get_dim (weight, 1) &&
+           peftq_tensor_get_dim (weight, 0) <= G_MAXUINT && peftq_tensor_get_dim (weight, 1) <= G_MAXUINT)
+    leaf = peftq_conv1d_new ((guint) peftq_tensor_get_dim (weight, 0),
+                             (guint) peftq_tensor_get_dim (weight, 1));
+  else if (weight_rank == 1 && entries->len <= 2 && peftq_tensor_get_dim (weight, 0) <= G_MAXUINT &&
+           (bias == NULL || peftq_tensor_get_n_elements (bias) == peftq_tensor_get_n_elements (weight)))
+    /* The eps values are not in the weights; these are the PyTorch defaults, and the
+     * forward pass of a shape tree does not run anyway. */
+    leaf = bias != NULL ? peftq_layer_norm_new ((guint) peftq_tensor_get_dim (weight, 0), 1e-5f, TRUE)
+                        : peftq_rms_norm_new ((guint) peftq_tensor_get_dim (weight, 0), 1e-6f);
+  else if (weight_rank == 4)
+    /* NOTE: stride and padding are not in the weights, so a Conv2d stays shape-only. */
     leaf = shape_module_new ("Conv2d", "Conv", architecture);
-  else if (weight_rank == 2 && is_embedding_name (path))
-    leaf = shape_module_new ("Embedding", "Gather", architecture);
   else if (weight_rank == 2)
-    leaf = shape_module_new ("Conv1D", "Gemm", architecture);
-  else if (weight_rank == 1)
-    leaf = shape_module_new (bias != NULL ? "LayerNorm" : "RMSNorm",
-                             bias != NULL ? "LayerNormalization" : "RMSNormalization",
-                             architecture);
+    leaf = shape_module_new (is_embedding_name (path) ? "Embedding" : "Conv1D",
+                             is_embedding_name (path) ? "Gather" : "Gemm", architecture);
   else
     leaf = shape_module_new ("Module", NULL, architecture);
 
@@ -278,7 +296,17 @@ build_leaf (const char  *path,
     {
       Entry *entry = g_ptr_array_index (entries, i);
 
-      peftq_module_register_parameter (leaf, entry->parameter, entry->tensor);
+      if (!PEFTQ_IS_SHAPE_MODULE (leaf))
+        {
+          if (!peftq_module_set_parameter (leaf, entry->parameter, entry->tensor, error))
+            {
+              g_prefix_error (error, "Module “%s”: ", path);
+              g_object_unref (leaf);
+              return NULL;
+            }
+        }
+      else
+        peftq_module_register_parameter (leaf, entry->parameter, entry->tensor);
     }
   return leaf;
 }

@@ -3,6 +3,7 @@
 
 #include "peftq-lora-private.h"
 #include "peftq-error.h"
+#include "peftq-conv2d.h"
 #include "peftq-linear.h"
 #include "peftq-module-private.h"
 #include "peftq-tensor-private.h"
@@ -172,14 +173,25 @@ peftq_lora_new_projection (const PeftqLoraBaseShape *shape,
 {
   if (shape->kind == PEFTQ_LORA_BASE_CONV2D)
     {
-      /* TODO: build Conv2d lora_A (the base's kernel, stride and padding) and a 1 x 1
-       * lora_B once the nn layer offers a Conv2d constructor. */
-      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_UNSUPPORTED,
-                   "LoRA on Conv2d layers is not implemented yet");
-      return NULL;
+      g_autoptr(PeftqModule) conv = NULL;
+      guint r = (guint) peftq_tensor_get_dim (weight, is_b ? 1 : 0);
+
+      if (is_b)
+        conv = peftq_conv2d_new (r, (guint) shape->out_features, 1, 1, 0, 1, FALSE);
+      else
+        /* PEFT gives lora_A the base layer's kernel, stride and padding.
+         * TODO: read the base's stride and padding once PeftqConv2d exposes them; until
+         * then lora_A uses stride 1 and "same" padding, and a base layer with other
+         * values fails at the forward pass with a shape mismatch. */
+        conv = peftq_conv2d_new_full ((guint) shape->in_features, r,
+                                      (guint) shape->kernel[0], (guint) shape->kernel[1], 1, 1,
+                                      (guint) (shape->kernel[0] - 1) / 2,
+                                      (guint) (shape->kernel[1] - 1) / 2, 1, FALSE);
+      if (!peftq_module_set_parameter (conv, "weight", weight, error))
+        return NULL;
+      return g_steal_pointer (&conv);
     }
 
-  (void) is_b;
   return peftq_linear_new_with_weights (weight, NULL, error);
 }
 
