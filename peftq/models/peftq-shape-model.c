@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* MAP_ANONYMOUS is not part of strict C11 or POSIX.1-2008. */
+#define _DEFAULT_SOURCE
 #include "config.h"
 
 #include "peftq-shape-model.h"
@@ -12,6 +14,7 @@
 
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /**
  * PeftqShapeModel:
@@ -496,8 +499,43 @@ peftq_shape_model_new_from_safetensors (PeftqSafetensorsFile  *file,
   return build_tree (entries, architecture, error);
 }
 
-/* Returns a zero tensor; tensors of the same byte size share one zero-filled block,
- * which the C library allocates lazily for large sizes, so a big model costs little. */
+typedef struct
+{
+  gpointer data;
+  gsize size;
+} ZeroBlock;
+
+static void
+zero_block_free (gpointer data)
+{
+  ZeroBlock *block = data;
+
+  munmap (block->data, block->size);
+  g_free (block);
+}
+
+/* Maps anonymous memory, which the kernel provides as zero pages on first read, so an
+ * untouched block costs address space only (unlike calloc under MALLOC_PERTURB_). */
+static GBytes *
+new_zero_block (gsize size)
+{
+  ZeroBlock *block;
+  gpointer data;
+
+  if (size < 1024 * 1024)
+    return g_bytes_new_take (g_malloc0 (MAX (size, 1)), size);
+
+  data = mmap (NULL, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (data == MAP_FAILED)
+    return g_bytes_new_take (g_malloc0 (size), size);
+
+  block = g_new (ZeroBlock, 1);
+  block->data = data;
+  block->size = size;
+  return g_bytes_new_with_free_func (data, size, zero_block_free, block);
+}
+
+/* Returns a zero tensor; tensors of the same byte size share one zero-filled block. */
 static PeftqTensor *
 new_shared_zero_tensor (GHashTable    *zero_blocks,
                         PeftqDType     dtype,
@@ -531,7 +569,7 @@ new_shared_zero_tensor (GHashTable    *zero_blocks,
       guint64 *key = g_new (guint64, 1);
 
       *key = size;
-      block = g_bytes_new_take (g_malloc0 (MAX (size, 1)), size);
+      block = new_zero_block (size);
       g_hash_table_insert (zero_blocks, key, block);
     }
   return peftq_tensor_new_from_bytes (dtype, shape, rank, block, error);
