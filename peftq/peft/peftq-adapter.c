@@ -16,8 +16,8 @@
  * Layer names are full module names in the PEFT model, such as
  * `base_model.model.model.layers.0.self_attn.q_proj`. The
  * [property@Peftq.Adapter:active] flag decides whether the adapter contributes to the
- * forward pass of the LoRA layers that hold it; changing it makes each of those layers
- * emit its `active-adapters-changed` signal.
+ * forward pass of the LoRA layers that contain it. Changing it makes each of those
+ * layers emit its `active-adapters-changed` signal.
  *
  * Since: 1.0
  */
@@ -434,7 +434,7 @@ peftq_adapter_get_active (PeftqAdapter *self)
  * @self: an adapter
  * @active: whether the adapter contributes to the forward pass
  *
- * Sets [property@Peftq.Adapter:active]. Every LoRA layer that holds the adapter then
+ * Sets [property@Peftq.Adapter:active]. Every LoRA layer that contains the adapter then
  * emits `active-adapters-changed`.
  *
  * Since: 1.0

@@ -180,8 +180,8 @@ peftq_lora_new_projection (const PeftqLoraBaseShape *shape,
         conv = peftq_conv2d_new (r, (guint) shape->out_features, 1, 1, 0, 1, FALSE);
       else
         /* PEFT gives lora_A the base layer's kernel, stride and padding.
-         * TODO: read the base's stride and padding once PeftqConv2d exposes them; until
-         * then lora_A uses stride 1 and "same" padding, and a base layer with other
+         * TODO: read the base's stride and padding once PeftqConv2d exposes them. Until
+         * then lora_A uses stride 1 and "same" padding, so a base layer with other
          * values fails at the forward pass with a shape mismatch. */
         conv = peftq_conv2d_new_full ((guint) shape->in_features, r,
                                       (guint) shape->kernel[0], (guint) shape->kernel[1], 1, 1,

@@ -22,7 +22,7 @@
  * `lora_B.0`, `lora_B.1`, ..., then for each adapter a Multiply module and an Add
  * module: `mul_scale` and `add_lora_to_res` for adapter 0, and `mul_scale_<i>` and
  * `add_lora_to_res_<i>` for adapter i > 0. AIMET shares one `mul_scale` and one
- * `add_lora_to_res` between all adapters of a layer; peftq gives each adapter its own
+ * `add_lora_to_res` between all adapters of a layer. peftq gives each adapter its own,
  * so that their quantizers never see another adapter's tensors. Adapter indices follow
  * the order in which adapters were added to the PEFT layer.
  *

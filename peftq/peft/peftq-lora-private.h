@@ -54,7 +54,7 @@ PeftqTensor      *peftq_lora_add_scaled      (PeftqTensor        *base,
                                               PeftqTensor        *addend,
                                               float               scaling,
                                               GError            **error);
-/* Creates the 0-d float32 tensor that holds a scaling. */
+/* Creates the 0-d float32 tensor of a scaling. */
 PeftqTensor      *peftq_lora_new_scalar      (double              value);
 
 /* Signals shared by both LoRA layer types. */

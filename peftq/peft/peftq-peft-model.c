@@ -17,8 +17,8 @@
 /**
  * PeftqPeftModel:
  *
- * The root of a model that carries PEFT LoRA adapters, laid out as PEFT's `PeftModel`:
- * the original model is the child `model` of the child `base_model`, so every module
+ * The root of a model that carries PEFT LoRA adapters, laid out as PEFT's `PeftModel`.
+ * The original model is the child `model` of the child `base_model`, so every module
  * name gains the prefix `base_model.model.`, as in PEFT's state dicts and AIMET's
  * encodings.
  *
@@ -371,7 +371,7 @@ load_plan_clear (LoadPlan *plan)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LoadPlan, load_plan_clear)
 
-/* The most problems listed in one error message; the rest are counted. */
+/* The maximum number of problems listed in one error message; the rest are counted. */
 #define MAX_LISTED_PROBLEMS 12
 
 static void
@@ -971,10 +971,10 @@ register_adapter (PeftqPeftModel *self,
  * parameter of a module in `modules_to_save`, whose value they replace. The rank is
  * read from the tensor shapes and must equal the config's rank for that module.
  *
- * Loading is all or nothing: when any key matches no module, a target has no weights,
- * a lora_A has no lora_B, a shape or rank does not fit, or a key is another kind of
- * PEFT tensor (DoRA, embedding LoRA, LoRA bias), the error lists the problems with the
- * nearest module names and the model is left unchanged.
+ * Loading is all or nothing. The load fails when any key matches no module, a target
+ * has no weights, a lora_A has no lora_B, a shape or rank does not fit, or a key is
+ * another kind of PEFT tensor (DoRA, embedding LoRA, LoRA bias). The error then lists
+ * the problems with the nearest module names, and the model is left unchanged.
  *
  * The first adapter of a model is active; later adapters start inactive.
  *

@@ -72,7 +72,7 @@ peftq_list_peft_lora_layers (PeftqModule *model)
  *
  * Replaces every [class@Peftq.PeftLoraLayer] of @model by a [class@Peftq.LoraLayer]
  * in place, as AIMET's function of the same name does. The base layer and the LoRA
- * modules move over unchanged; `lora_A.<adapter name>` becomes `lora_A.<index>`, with
+ * modules move over unchanged. `lora_A.<adapter name>` becomes `lora_A.<index>`, with
  * indices in the order the adapters were added, and each adapter gains its own
  * `mul_scale` and `add_lora_to_res` modules. The output of the model does not change,
  * apart from float rounding when the scaling is not a power of two (it now multiplies

@@ -211,7 +211,7 @@ test_public_adapter (gconstpointer data)
       g_assert_true (peftq_tensor_equal (peftq_module_get_parameter (module, "weight"), expected));
     }
 
-  /* The shape tree has no forward pass, and says so. */
+  /* The shape tree has no forward pass, and its error names the architecture. */
   {
     gint64 shape[2] = { 1, 4 };
     g_autoptr(PeftqTensor) input = peftq_tensor_new (PEFTQ_DTYPE_F32, shape, 2, NULL);
