@@ -735,6 +735,66 @@ test_replaced_module_type (void)
   g_assert_finalize_object (g_steal_pointer (&peft_model));
 }
 
+static void
+test_conv2d_lora (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+  g_autoptr(PeftqModule) root = peftq_module_new ();
+  g_autoptr(PeftqModule) conv = peftq_conv2d_new (3, 4, 3, 1, 1, 1, TRUE);
+  g_autoptr(PeftqModule) delta_conv = peftq_conv2d_new (3, 4, 3, 1, 1, 1, FALSE);
+  g_autoptr(PeftqPeftModel) peft_model = NULL;
+  g_autoptr(PeftqLoraConfig) config = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PeftqTensor) delta = NULL;
+  g_autoptr(PeftqTensor) output = NULL;
+  g_autoptr(PeftqTensor) base_output = NULL;
+  g_autoptr(PeftqTensor) delta_output = NULL;
+  g_autoptr(PeftqTensor) expected = NULL;
+  const char *targets[] = { "conv", NULL };
+  gint64 weight_shape[4] = { 4, 3, 3, 3 };
+  gint64 a_shape[4] = { 2, 3, 3, 3 };
+  gint64 b_shape[4] = { 4, 2, 1, 1 };
+  gint64 input_shape[4] = { 1, 3, 5, 5 };
+  g_autoptr(PeftqTensor) weight = random_tensor (rand, weight_shape, 4);
+  g_autoptr(PeftqTensor) a = random_tensor (rand, a_shape, 4);
+  g_autoptr(PeftqTensor) b = random_tensor (rand, b_shape, 4);
+  g_autoptr(PeftqTensor) input = random_tensor (rand, input_shape, 4);
+  PeftqPeftLoraLayer *layer;
+  gsize n_expected;
+  g_autofree float *base_values = NULL;
+  g_autofree float *delta_values = NULL;
+
+  g_test_summary ("A Conv2d base gets Conv2d LoRA modules, and its output adds the merged delta");
+  g_assert_true (peftq_module_set_parameter (conv, "weight", weight, &error));
+  peftq_module_add_child (root, "conv", conv);
+  peft_model = peftq_peft_model_new (root);
+  config = peftq_lora_config_new (2, 3, targets);
+  g_assert_nonnull (peftq_peft_model_add_adapter (peft_model, NULL, config, 1, &error));
+  g_assert_no_error (error);
+
+  layer = PEFTQ_PEFT_LORA_LAYER (peftq_module_find_module (PEFTQ_MODULE (peft_model), "base_model.model.conv"));
+  g_assert_cmpstr (peftq_module_get_type_name (peftq_peft_lora_layer_get_lora_a (layer, 0)), ==, "Conv2d");
+  g_assert_true (peftq_peft_lora_layer_set_adapter_weights (layer, 0, a, b, &error));
+  g_assert_no_error (error);
+
+  /* conv(x, W) + conv(x, delta) = conv(x, W + delta), and the LoRA output must match. */
+  delta = peftq_peft_lora_layer_compute_delta_weight (layer, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (peftq_tensor_get_rank (delta), ==, 4);
+  g_assert_true (peftq_module_set_parameter (delta_conv, "weight", delta, &error));
+  output = run (PEFTQ_MODULE (layer), input);
+  base_output = run (peftq_peft_lora_layer_get_base_layer (layer), input);
+  delta_output = run (delta_conv, input);
+  base_values = peftq_tensor_to_floats (base_output, &n_expected);
+  delta_values = peftq_tensor_to_floats (delta_output, &n_expected);
+  for (gsize i = 0; i < n_expected; i++)
+    base_values[i] += delta_values[i];
+  assert_matches_reference (output, base_values, n_expected, 1e-4f);
+  g_assert_cmpfloat (max_abs_difference (output, base_output), >, 0.01f);
+
+  g_assert_finalize_object (g_steal_pointer (&peft_model));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -749,6 +809,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/peftq/peft-model/save-after-adaptation", test_save_after_adaptation_and_reload);
   g_test_add_func ("/peftq/peft-model/load-lora-weights-missing", test_load_lora_weights_missing);
   g_test_add_func ("/peftq/peft-model/replaced-module-type", test_replaced_module_type);
+  g_test_add_func ("/peftq/peft-model/conv2d-lora", test_conv2d_lora);
 
   return g_test_run ();
 }
