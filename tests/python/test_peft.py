@@ -241,3 +241,17 @@ def test_distilbert_modules_to_save_loaded():
     classifier = model.find_module("base_model.model.classifier")
     numpy.testing.assert_array_equal(to_numpy(classifier.get_parameter("weight")),
                                      to_numpy(file.get_tensor("base_model.model.classifier.weight")))
+
+
+def test_aimet_style_weights_round_trip():
+    model, _ = load_stories()
+    Peftq.replace_lora_layers_with_quantizable_layers(model)
+    layer = Peftq.list_lora_layers(model)[0]
+    original = to_numpy(layer.get_lora_b(0).get_parameter("weight")).copy()
+    with tempfile.TemporaryDirectory() as tmp:
+        assert Peftq.save_lora_weights_after_adaptation(model, tmp, "adapter1")
+        for each in Peftq.list_lora_layers(model):
+            each.zero_adapter_weights(0)
+        assert not to_numpy(layer.get_lora_b(0).get_parameter("weight")).any()
+        assert Peftq.load_lora_weights(model, os.path.join(tmp, "adapter1.safetensor"))
+    numpy.testing.assert_array_equal(to_numpy(layer.get_lora_b(0).get_parameter("weight")), original)
