@@ -68,7 +68,13 @@ main (int    argc,
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       if (strcmp (argv[1], commands[i].name) == 0)
-        return commands[i].run (argc - 1, argv + 1);
+        {
+          /* GOption prints argv[0] in its usage line, so make it the whole command. */
+          g_autofree char *command_line_name = g_strconcat ("peftq ", commands[i].name, NULL);
+
+          argv[1] = command_line_name;
+          return commands[i].run (argc - 1, argv + 1);
+        }
     }
 
   g_printerr ("peftq: unknown command “%s”; run “peftq --help” for the list\n", argv[1]);
