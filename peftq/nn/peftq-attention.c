@@ -51,9 +51,9 @@ peftq_attention_split_heads (PeftqTensor *x,
   gsize tokens = (gsize) peftq_tensor_get_dim (x, 1);
   gsize width = (gsize) peftq_tensor_get_dim (x, 2);
   gint64 shape[4] = { (gint64) batch, (gint64) heads, (gint64) tokens, (gint64) head_dim };
-  PeftqTensor *result = peftq_tensor_new_f32 (shape, 4);
+  float *target;
+  PeftqTensor *result = peftq_tensor_new_output (shape, 4, &target);
   const float *source = peftq_tensor_peek_f32 (x);
-  float *target = peftq_tensor_get_mutable_data (result);
 
   for (gsize b = 0; b < batch; b++)
     for (gsize h = 0; h < heads; h++)
@@ -73,9 +73,9 @@ peftq_attention_merge_heads (PeftqTensor *x)
   gsize tokens = (gsize) peftq_tensor_get_dim (x, 2);
   gsize head_dim = (gsize) peftq_tensor_get_dim (x, 3);
   gint64 shape[3] = { (gint64) batch, (gint64) tokens, (gint64) (heads * head_dim) };
-  PeftqTensor *result = peftq_tensor_new_f32 (shape, 3);
+  float *target;
+  PeftqTensor *result = peftq_tensor_new_output (shape, 3, &target);
   const float *source = peftq_tensor_peek_f32 (x);
-  float *target = peftq_tensor_get_mutable_data (result);
 
   for (gsize b = 0; b < batch; b++)
     for (gsize h = 0; h < heads; h++)

@@ -3,6 +3,7 @@
 
 #include "peftq-module-private.h"
 #include "peftq-forward-context-private.h"
+#include "peftq-buffer-pool-private.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -1808,6 +1809,28 @@ peftq_module_set_shape_error (PeftqModule  *self,
   g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_SHAPE_MISMATCH,
                "The %s got %s of shape %s, expected %s",
                description, what, actual_shape, expected);
+}
+
+PeftqTensor *
+peftq_tensor_new_output (const gint64  *shape,
+                         guint          rank,
+                         float        **data)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  gsize n = 1;
+  float *buffer;
+  PeftqTensor *tensor;
+
+  for (guint axis = 0; axis < rank; axis++)
+    n *= (gsize) shape[axis];
+
+  buffer = peftq_buffer_pool_alloc (n * sizeof (float));
+  bytes = g_bytes_new_with_free_func (buffer, n * sizeof (float), peftq_buffer_pool_free, buffer);
+  tensor = peftq_tensor_new_from_bytes (PEFTQ_DTYPE_F32, shape, rank, bytes, NULL);
+  g_assert (tensor != NULL);
+
+  *data = buffer;
+  return tensor;
 }
 
 char *
