@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Forward throughput of peftq against eager PyTorch on the same Llama models.
 
-Measures tokens per second for one forward pass over a batch of sequences, on
-stories260K and on a generated Llama of about 30M parameters (hidden 512, 8 layers,
-8 heads, intermediate 1376, vocabulary 4096, deterministic random weights written to a
-temporary folder). Both run with 2 threads in the same process, and the script prints
+Measures tokens per second for one forward pass over a batch of sequences. The models
+are stories260K and a generated Llama of about 30M parameters (hidden 512, 8 layers,
+8 heads, intermediate 1376, vocabulary 4096), whose deterministic random weights are
+written to a temporary folder. Both run with 2 threads in the same process, and the script prints
 the ratio peftq / PyTorch (above 1 means peftq is faster) and the largest logit
 difference between the two.
 

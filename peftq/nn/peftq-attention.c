@@ -18,8 +18,8 @@
  * Grouped-query causal self-attention with rotary position embeddings, as in Llama,
  * Mistral and Qwen2.
  *
- * Every step is a child module, so that quantizers can attach to it, registered in
- * this order: `q_proj`, `k_proj`, `v_proj`, `o_proj` (Linear), `q_rope`, `k_rope`
+ * Every step is a child module, so that quantizers can attach to it. The children are
+ * registered in this order: `q_proj`, `k_proj`, `v_proj`, `o_proj` (Linear), `q_rope`, `k_rope`
  * ([class@Peftq.RotaryEmbedding]), `qk_matmul` (q · kᵀ scaled by 1/sqrt(head_dim)),
  * `softmax` (with the causal mask as its second input) and `av_matmul` (probabilities
  * times v). Each key/value head serves num_heads / num_kv_heads query heads.
