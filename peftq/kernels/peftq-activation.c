@@ -3,10 +3,11 @@
 
 #include "peftq-activation-private.h"
 #include "peftq-parallel-private.h"
+#include "peftq-vector-private.h"
 
 #include <math.h>
 
-#define MIN_CHUNK 8192
+#define MIN_CHUNK 16384
 
 typedef struct
 {
@@ -27,8 +28,30 @@ unary_range (gsize    begin,
   switch (job->op)
     {
     case PEFTQ_UNARY_SILU:
-      for (gsize i = begin; i < end; i++)
-        out[i] = x[i] / (1.0f + expf (-x[i]));
+      {
+        /* Every value, the tail too, goes through the same vector exp, so a value's
+         * result does not depend on where a thread's chunk starts. */
+        const PeftqVec4 one = peftq_vec4_splat (1.0f);
+        gsize i = begin;
+
+        for (; i + 4 <= end; i += 4)
+          {
+            PeftqVec4 v = peftq_vec4_load (x + i);
+
+            peftq_vec4_store (out + i, v / (one + peftq_vec4_exp (-v)));
+          }
+
+        if (i < end)
+          {
+            float tail[4] = { 0, 0, 0, 0 };
+            PeftqVec4 v;
+
+            memcpy (tail, x + i, (end - i) * sizeof (float));
+            v = peftq_vec4_load (tail);
+            peftq_vec4_store (tail, v / (one + peftq_vec4_exp (-v)));
+            memcpy (out + i, tail, (end - i) * sizeof (float));
+          }
+      }
       break;
 
     case PEFTQ_UNARY_GELU:

@@ -5,7 +5,7 @@
 #include "peftq-parallel-private.h"
 
 /* Elements per task: smaller chunks cost more in thread handoffs than they save. */
-#define MIN_CHUNK 16384
+#define MIN_CHUNK 65536
 
 typedef struct
 {

@@ -84,6 +84,37 @@ tile_full (const GemmJob *job,
       store4 (job->c + (row + r) * job->ldc + col + 4 * v, acc[r][v]);
 }
 
+/* C rows [row, row + rows) and four columns from @col, one k block. */
+static void
+tile_four (const GemmJob *job,
+           gsize          row,
+           gsize          rows,
+           gsize          col,
+           gsize          k0,
+           gsize          k1)
+{
+  PeftqVec4 acc[TILE_ROWS];
+
+  for (gsize r = 0; r < rows; r++)
+    acc[r] = load4 (job->c + (row + r) * job->ldc + col);
+
+  for (gsize kk = k0; kk < k1; kk++)
+    {
+      PeftqVec4 b = load4 (job->packed_b + kk * job->n + col);
+
+      for (gsize r = 0; r < rows; r++)
+        {
+          float av = job->a[(row + r) * job->lda + kk];
+          PeftqVec4 a = { av, av, av, av };
+
+          acc[r] += a * b;
+        }
+    }
+
+  for (gsize r = 0; r < rows; r++)
+    store4 (job->c + (row + r) * job->ldc + col, acc[r]);
+}
+
 static void
 tile_edge (const GemmJob *job,
            gsize          row,
@@ -139,6 +170,8 @@ gemm_rows (gsize    begin,
 
           for (; col + TILE_COLS <= job->n; col += TILE_COLS)
             tile_full (job, row, rows, col, k0, k1);
+          for (; col + 4 <= job->n; col += 4)
+            tile_four (job, row, rows, col, k0, k1);
           if (col < job->n)
             tile_edge (job, row, rows, col, job->n - col, k0, k1);
         }
@@ -230,6 +263,10 @@ peftq_gemm_portable (gboolean     trans_b,
   gemm_portable (TRUE, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 
+#ifdef HAVE_OPENBLAS
+static gpointer init_openblas (gpointer data);
+#endif
+
 void
 peftq_gemm_serial (gboolean     trans_b,
                    gsize        m,
@@ -243,6 +280,20 @@ peftq_gemm_serial (gboolean     trans_b,
                    float       *c,
                    gsize        ldc)
 {
+#ifdef HAVE_OPENBLAS
+  static GOnce once = G_ONCE_INIT;
+
+  /* One call on the calling thread: OpenBLAS is set to one thread per call. */
+  if (m > 0 && n > 0 && k > 0)
+    {
+      g_once (&once, init_openblas, NULL);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                   (blasint) m, (blasint) n, (blasint) k, 1.0f, a, (blasint) lda,
+                   b, (blasint) ldb, beta, c, (blasint) ldc);
+      return;
+    }
+#endif
+
   gemm_portable (FALSE, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc);
 }
 

@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-#define MIN_CHUNK_ELEMENTS 8192
+#define MIN_CHUNK_ELEMENTS 32768
 
 typedef struct
 {

@@ -12,4 +12,16 @@ void peftq_softmax (const float *x,
                     gsize        rows,
                     gsize        cols);
 
+/* Softmax of x + mask over each row, where row r of @x uses row
+ * (r / (repeat · period)) · period + r % period of @mask, [*, cols]. This covers a causal
+ * mask [T, S] shared by every batch and head (period T, repeat batch · heads) and a
+ * padding mask [B, 1, T, S] (period T, repeat heads). Masked (-inf) entries cost no exp. */
+void peftq_softmax_masked (const float *x,
+                           const float *mask,
+                           float       *out,
+                           gsize        rows,
+                           gsize        cols,
+                           gsize        period,
+                           gsize        repeat);
+
 G_END_DECLS

@@ -43,6 +43,7 @@ peftq_activation_forward (PeftqModule          *module,
   };
   g_autoptr(PeftqTensor) input = NULL;
   PeftqTensor *output;
+  float *out;
   const gint64 *shape;
   guint rank;
 
@@ -54,9 +55,9 @@ peftq_activation_forward (PeftqModule          *module,
     return NULL;
 
   shape = peftq_tensor_get_shape (input, &rank);
-  output = peftq_tensor_new_f32 (shape, rank);
+  output = peftq_tensor_new_output (shape, rank, &out);
   peftq_unary (ops[self->kind], peftq_tensor_peek_f32 (input),
-               peftq_tensor_get_mutable_data (output), peftq_tensor_get_n_elements (input));
+               out, peftq_tensor_get_n_elements (input));
   return output;
 }
 

@@ -18,8 +18,8 @@
  * Grouped-query causal self-attention with rotary position embeddings, as in Llama,
  * Mistral and Qwen2.
  *
- * Every step is a child module, so that quantizers can attach to it, registered in
- * this order: `q_proj`, `k_proj`, `v_proj`, `o_proj` (Linear), `q_rope`, `k_rope`
+ * Every step is a child module, so that quantizers can attach to it. The children are
+ * registered in this order: `q_proj`, `k_proj`, `v_proj`, `o_proj` (Linear), `q_rope`, `k_rope`
  * ([class@Peftq.RotaryEmbedding]), `qk_matmul` (q · kᵀ scaled by 1/sqrt(head_dim)),
  * `softmax` (with the causal mask as its second input) and `av_matmul` (probabilities
  * times v). Each key/value head serves num_heads / num_kv_heads query heads.
@@ -51,9 +51,9 @@ peftq_attention_split_heads (PeftqTensor *x,
   gsize tokens = (gsize) peftq_tensor_get_dim (x, 1);
   gsize width = (gsize) peftq_tensor_get_dim (x, 2);
   gint64 shape[4] = { (gint64) batch, (gint64) heads, (gint64) tokens, (gint64) head_dim };
-  PeftqTensor *result = peftq_tensor_new_f32 (shape, 4);
+  float *target;
+  PeftqTensor *result = peftq_tensor_new_output (shape, 4, &target);
   const float *source = peftq_tensor_peek_f32 (x);
-  float *target = peftq_tensor_get_mutable_data (result);
 
   for (gsize b = 0; b < batch; b++)
     for (gsize h = 0; h < heads; h++)
@@ -73,9 +73,9 @@ peftq_attention_merge_heads (PeftqTensor *x)
   gsize tokens = (gsize) peftq_tensor_get_dim (x, 2);
   gsize head_dim = (gsize) peftq_tensor_get_dim (x, 3);
   gint64 shape[3] = { (gint64) batch, (gint64) tokens, (gint64) (heads * head_dim) };
-  PeftqTensor *result = peftq_tensor_new_f32 (shape, 3);
+  float *target;
+  PeftqTensor *result = peftq_tensor_new_output (shape, 3, &target);
   const float *source = peftq_tensor_peek_f32 (x);
-  float *target = peftq_tensor_get_mutable_data (result);
 
   for (gsize b = 0; b < batch; b++)
     for (gsize h = 0; h < heads; h++)

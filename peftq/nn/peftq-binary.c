@@ -64,6 +64,7 @@ peftq_binary_module_forward (PeftqModule    *self,
   g_autoptr(PeftqTensor) a = NULL;
   g_autoptr(PeftqTensor) b = NULL;
   PeftqTensor *out;
+  float *out_data;
   gint64 a_shape[PEFTQ_MAX_BROADCAST_RANK];
   gint64 b_shape[PEFTQ_MAX_BROADCAST_RANK];
   gint64 out_shape[PEFTQ_MAX_BROADCAST_RANK];
@@ -86,24 +87,24 @@ peftq_binary_module_forward (PeftqModule    *self,
     return NULL;
 
   rank = MAX (out_rank, 1);
-  out = peftq_tensor_new_f32 (out_shape, out_rank);
+  out = peftq_tensor_new_output (out_shape, out_rank, &out_data);
   n_a = peftq_tensor_get_n_elements (a);
   n_b = peftq_tensor_get_n_elements (b);
 
   if (memcmp (a_shape, b_shape, rank * sizeof (gint64)) == 0)
     peftq_binary_same (op, peftq_tensor_peek_f32 (a), peftq_tensor_peek_f32 (b),
-                       peftq_tensor_get_mutable_data (out), n_a);
+                       out_data, n_a);
   else if (n_b == 1 && memcmp (a_shape, out_shape, rank * sizeof (gint64)) == 0)
     peftq_binary_scalar (op, peftq_tensor_peek_f32 (a), peftq_tensor_peek_f32 (b)[0],
-                         peftq_tensor_get_mutable_data (out), n_a);
+                         out_data, n_a);
   else if (n_a == 1 && memcmp (b_shape, out_shape, rank * sizeof (gint64)) == 0)
     /* Both operations commute, so a scalar first operand takes the same path. */
     peftq_binary_scalar (op, peftq_tensor_peek_f32 (b), peftq_tensor_peek_f32 (a)[0],
-                         peftq_tensor_get_mutable_data (out), n_b);
+                         out_data, n_b);
   else
     peftq_binary_broadcast (op, peftq_tensor_peek_f32 (a), a_shape,
                             peftq_tensor_peek_f32 (b), b_shape,
-                            peftq_tensor_get_mutable_data (out), out_shape, rank);
+                            out_data, out_shape, rank);
 
   return out;
 }

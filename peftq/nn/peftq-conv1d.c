@@ -89,8 +89,7 @@ peftq_conv1d_forward (PeftqModule          *module,
 
   out_shape = g_memdup2 (shape, rank * sizeof (gint64));
   out_shape[rank - 1] = self->out_features;
-  output = peftq_tensor_new_f32 (out_shape, rank);
-  out = peftq_tensor_get_mutable_data (output);
+  output = peftq_tensor_new_output (out_shape, rank, &out);
   rows = (gsize) (peftq_tensor_get_n_elements (output) / MAX (self->out_features, 1));
 
   b = peftq_tensor_peek_f32 (bias);

@@ -151,11 +151,10 @@ peftq_conv2d_forward (PeftqModule          *module,
   out_shape[1] = self->out_channels;
   out_shape[2] = (gint64) out_h;
   out_shape[3] = (gint64) out_w;
-  output = peftq_tensor_new_f32 (out_shape, 4);
+  output = peftq_tensor_new_output (out_shape, 4, &out);
 
   x = peftq_tensor_peek_f32 (input);
   w = peftq_tensor_peek_f32 (weight);
-  out = peftq_tensor_get_mutable_data (output);
   columns = g_new (float, MAX (patch * out_h * out_w, 1));
 
   for (gsize n = 0; n < batch; n++)

@@ -125,11 +125,10 @@ peftq_embedding_forward (PeftqModule          *module,
   out_shape = g_new (gint64, rank + 1);
   memcpy (out_shape, shape, rank * sizeof (gint64));
   out_shape[rank] = self->embedding_dim;
-  output = peftq_tensor_new_f32 (out_shape, rank + 1);
+  output = peftq_tensor_new_output (out_shape, rank + 1, &job.out);
 
   job.ids = ids;
   job.table = peftq_tensor_peek_f32 (weight);
-  job.out = peftq_tensor_get_mutable_data (output);
   job.dim = self->embedding_dim;
   peftq_parallel_for (n, MAX (1, 16384 / MAX (job.dim, 1)), gather_rows, &job);
 

@@ -62,6 +62,7 @@ peftq_layer_norm_forward (PeftqModule          *module,
   g_autoptr(PeftqTensor) weight = NULL;
   g_autoptr(PeftqTensor) bias = NULL;
   PeftqTensor *output;
+  float *out;
   const gint64 *shape;
   guint rank;
 
@@ -86,11 +87,11 @@ peftq_layer_norm_forward (PeftqModule          *module,
   if (self->has_bias && !get_vector (module, "bias", self->dim, &bias, error))
     return NULL;
 
-  output = peftq_tensor_new_f32 (shape, rank);
+  output = peftq_tensor_new_output (shape, rank, &out);
   if (self->dim > 0)
     peftq_layer_norm (peftq_tensor_peek_f32 (input), peftq_tensor_peek_f32 (weight),
                       bias != NULL ? peftq_tensor_peek_f32 (bias) : NULL, self->eps,
-                      peftq_tensor_get_mutable_data (output),
+                      out,
                       (gsize) (peftq_tensor_get_n_elements (input) / self->dim), self->dim);
   return output;
 }

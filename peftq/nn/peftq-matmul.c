@@ -5,6 +5,7 @@
 #include "peftq-module-private.h"
 #include "peftq-gemm-private.h"
 #include "peftq-parallel-private.h"
+#include "peftq-vector-private.h"
 
 /**
  * PeftqMatMul:
@@ -82,8 +83,16 @@ matmul_items (gsize    begin,
                          0.0f, out, job->n);
 
       if (job->scale != 1.0f)
-        for (gsize i = 0; i < job->m * job->n; i++)
-          out[i] *= job->scale;
+        {
+          PeftqVec4 scale = peftq_vec4_splat (job->scale);
+          gsize n = job->m * job->n;
+          gsize i = 0;
+
+          for (; i + 4 <= n; i += 4)
+            peftq_vec4_store (out + i, peftq_vec4_load (out + i) * scale);
+          for (; i < n; i++)
+            out[i] *= job->scale;
+        }
     }
 }
 
@@ -163,11 +172,10 @@ peftq_matmul_forward (PeftqModule          *module,
 
   out_shape[rank_a - 2] = (gint64) job.m;
   out_shape[rank_a - 1] = (gint64) job.n;
-  output = peftq_tensor_new_f32 (out_shape, rank_a);
+  output = peftq_tensor_new_output (out_shape, rank_a, &job.out);
 
   job.a = peftq_tensor_peek_f32 (a);
   job.b = peftq_tensor_peek_f32 (b);
-  job.out = peftq_tensor_get_mutable_data (output);
   if (job.m * job.n > 0)
     peftq_parallel_for (n_items, MAX (1, 65536 / MAX (job.m * job.n * MAX (job.k, 1), 1)),
                         matmul_items, &job);

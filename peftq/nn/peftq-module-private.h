@@ -32,6 +32,13 @@ void peftq_module_set_shape_error (PeftqModule  *self,
                                    PeftqTensor  *actual,
                                    const char   *expected);
 
+/* Creates a float32 tensor for a module's output over a buffer of the buffer pool, and
+ * returns the buffer in @data. The contents are undefined, so the caller must write
+ * every element before anyone else sees the tensor. */
+PeftqTensor *peftq_tensor_new_output (const gint64  *shape,
+                                      guint          rank,
+                                      float        **data);
+
 /* Formats a shape such as "[4, 64]" for messages. */
 char *peftq_format_shape (const gint64 *shape,
                           guint         rank);

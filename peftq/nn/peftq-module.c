@@ -3,6 +3,7 @@
 
 #include "peftq-module-private.h"
 #include "peftq-forward-context-private.h"
+#include "peftq-buffer-pool-private.h"
 
 #include <gio/gio.h>
 #include <string.h>
@@ -25,7 +26,7 @@
  * the forward pass of the subclass.
  *
  * A plain `PeftqModule` made with [ctor@Peftq.Module.new] is a container, like
- * `torch.nn.ModuleList`: it holds children and parameters but has no forward pass.
+ * `torch.nn.ModuleList`: it contains children and parameters but has no forward pass.
  *
  * Since: 1.0
  */
@@ -724,8 +725,8 @@ peftq_module_register_parameter (PeftqModule *self,
  * @source_name: a registered parameter of @source
  *
  * Makes the parameter @name of @self share the storage of the parameter @source_name
- * of @source, as PyTorch's weight tying (`lm_head.weight = embed_tokens.weight`) does:
- * setting either one sets both, [method@Peftq.Module.list_named_parameters] lists the
+ * of @source, as PyTorch's weight tying (`lm_head.weight = embed_tokens.weight`) does.
+ * Setting either one sets both. [method@Peftq.Module.list_named_parameters] lists the
  * shared tensor once, under the name reached first, and
  * [method@Peftq.Module.state_dict] lists it under both names. Each side keeps its own
  * parameter quantizer.
@@ -948,9 +949,9 @@ peftq_module_list_parameter_names (PeftqModule *self)
  *
  * Lists the qualified names (relative to @self) of the parameters of the subtree, in
  * PyTorch's `named_parameters()` order: modules in [method@Peftq.Module.list_modules]
- * order, parameters in registration order, parameters without a value left out, and a
- * tied parameter only under the name reached first (a tied `lm_head.weight` is listed
- * as `model.embed_tokens.weight`).
+ * order and parameters in registration order. Parameters without a value are left out,
+ * and a tied parameter appears only under the name reached first (a tied
+ * `lm_head.weight` is listed as `model.embed_tokens.weight`).
  *
  * Returns: (transfer full) (array zero-terminated=1): the parameter names
  *
@@ -1808,6 +1809,28 @@ peftq_module_set_shape_error (PeftqModule  *self,
   g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_SHAPE_MISMATCH,
                "The %s got %s of shape %s, expected %s",
                description, what, actual_shape, expected);
+}
+
+PeftqTensor *
+peftq_tensor_new_output (const gint64  *shape,
+                         guint          rank,
+                         float        **data)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  gsize n = 1;
+  float *buffer;
+  PeftqTensor *tensor;
+
+  for (guint axis = 0; axis < rank; axis++)
+    n *= (gsize) shape[axis];
+
+  buffer = peftq_buffer_pool_alloc (n * sizeof (float));
+  bytes = g_bytes_new_with_free_func (buffer, n * sizeof (float), peftq_buffer_pool_free, buffer);
+  tensor = peftq_tensor_new_from_bytes (PEFTQ_DTYPE_F32, shape, rank, bytes, NULL);
+  g_assert (tensor != NULL);
+
+  *data = buffer;
+  return tensor;
 }
 
 char *

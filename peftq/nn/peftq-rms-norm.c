@@ -37,6 +37,7 @@ peftq_rms_norm_forward (PeftqModule          *module,
   g_autoptr(PeftqTensor) input = NULL;
   g_autoptr(PeftqTensor) weight = NULL;
   PeftqTensor *output;
+  float *out;
   const gint64 *shape;
   guint rank;
 
@@ -67,10 +68,10 @@ peftq_rms_norm_forward (PeftqModule          *module,
       return NULL;
     }
 
-  output = peftq_tensor_new_f32 (shape, rank);
+  output = peftq_tensor_new_output (shape, rank, &out);
   if (self->dim > 0)
     peftq_rms_norm (peftq_tensor_peek_f32 (input), peftq_tensor_peek_f32 (weight), self->eps,
-                    peftq_tensor_get_mutable_data (output),
+                    out,
                     (gsize) (peftq_tensor_get_n_elements (input) / self->dim), self->dim);
   return output;
 }

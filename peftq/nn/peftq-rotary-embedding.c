@@ -103,6 +103,7 @@ peftq_rotary_embedding_forward (PeftqModule          *module,
   g_autoptr(PeftqTensor) input = NULL;
   g_autofree gint64 *positions = NULL;
   PeftqTensor *output;
+  float *out;
   const gint64 *shape;
   guint rank;
   gboolean per_batch;
@@ -127,8 +128,8 @@ peftq_rotary_embedding_forward (PeftqModule          *module,
   if (positions == NULL)
     return NULL;
 
-  output = peftq_tensor_new_f32 (shape, rank);
-  peftq_rope (peftq_tensor_peek_f32 (input), peftq_tensor_get_mutable_data (output),
+  output = peftq_tensor_new_output (shape, rank, &out);
+  peftq_rope (peftq_tensor_peek_f32 (input), out,
               (gsize) shape[0], (gsize) shape[1], (gsize) shape[2], self->head_dim,
               positions, per_batch, self->theta);
   return output;

@@ -50,6 +50,45 @@ broadcasts_to (PeftqTensor  *mask,
   return TRUE;
 }
 
+/* The fast path for the two attention masks: [T, S] for every batch and head, and
+ * [B, 1, T, S] for every head. Returns FALSE for other mask shapes. */
+static gboolean
+softmax_with_repeating_mask (PeftqTensor  *input,
+                             PeftqTensor  *mask,
+                             const gint64 *mask_shape,
+                             float        *out,
+                             gsize         rows,
+                             gsize         cols)
+{
+  guint rank;
+  const gint64 *shape = peftq_tensor_get_shape (input, &rank);
+  gsize period;
+  gboolean leading_ones = TRUE;
+
+  if (rank < 2 || mask_shape[rank - 1] != shape[rank - 1] || mask_shape[rank - 2] != shape[rank - 2])
+    return FALSE;
+
+  period = (gsize) shape[rank - 2];
+  for (guint axis = 0; axis + 2 < rank; axis++)
+    leading_ones = leading_ones && mask_shape[axis] == 1;
+
+  if (leading_ones)
+    {
+      peftq_softmax_masked (peftq_tensor_peek_f32 (input), peftq_tensor_peek_f32 (mask), out,
+                            rows, cols, period, MAX (rows / MAX (period, 1), 1));
+      return TRUE;
+    }
+
+  if (rank == 4 && mask_shape[0] == shape[0] && mask_shape[1] == 1)
+    {
+      peftq_softmax_masked (peftq_tensor_peek_f32 (input), peftq_tensor_peek_f32 (mask), out,
+                            rows, cols, period, (gsize) shape[1]);
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
 static PeftqTensor *
 peftq_softmax_forward (PeftqModule          *module,
                        PeftqForwardContext  *context,
@@ -79,8 +118,7 @@ peftq_softmax_forward (PeftqModule          *module,
       return NULL;
     }
 
-  output = peftq_tensor_new_f32 (shape, rank);
-  out = peftq_tensor_get_mutable_data (output);
+  output = peftq_tensor_new_output (shape, rank, &out);
   cols = (gsize) shape[rank - 1];
   rows = cols > 0 ? (gsize) (peftq_tensor_get_n_elements (input) / cols) : 0;
 
@@ -103,9 +141,12 @@ peftq_softmax_forward (PeftqModule          *module,
           return NULL;
         }
 
-      peftq_binary_broadcast (PEFTQ_BINARY_ADD, peftq_tensor_peek_f32 (input), shape,
-                              peftq_tensor_peek_f32 (mask), mask_shape, out, shape, rank);
-      peftq_softmax (out, out, rows, cols);
+      if (!softmax_with_repeating_mask (input, mask, mask_shape, out, rows, cols))
+        {
+          peftq_binary_broadcast (PEFTQ_BINARY_ADD, peftq_tensor_peek_f32 (input), shape,
+                                  peftq_tensor_peek_f32 (mask), mask_shape, out, shape, rank);
+          peftq_softmax (out, out, rows, cols);
+        }
     }
   else
     {
