@@ -16,7 +16,7 @@ G_BEGIN_DECLS
  * garbage) or 1 (accumulate). Uses cblas_sgemm when peftq is built with OpenBLAS and the
  * blocked portable kernel otherwise. Every element of C sums over k in one fixed order
  * per build, so the result does not depend on the thread count. */
-_PEFTQ_EXTERN void peftq_gemm (gboolean     trans_b,
+void peftq_gemm (gboolean     trans_b,
                  gsize        m,
                  gsize        n,
                  gsize        k,
@@ -29,7 +29,7 @@ _PEFTQ_EXTERN void peftq_gemm (gboolean     trans_b,
                  gsize        ldc);
 
 /* The portable blocked kernel, split across peftq's threads. Exposed for tests. */
-_PEFTQ_EXTERN void peftq_gemm_portable (gboolean     trans_b,
+void peftq_gemm_portable (gboolean     trans_b,
                           gsize        m,
                           gsize        n,
                           gsize        k,
@@ -43,7 +43,7 @@ _PEFTQ_EXTERN void peftq_gemm_portable (gboolean     trans_b,
 
 /* The portable kernel on the calling thread only, for callers that already run inside
  * peftq_parallel_for (such as attention, one head per task). */
-_PEFTQ_EXTERN void peftq_gemm_serial (gboolean     trans_b,
+void peftq_gemm_serial (gboolean     trans_b,
                         gsize        m,
                         gsize        n,
                         gsize        k,

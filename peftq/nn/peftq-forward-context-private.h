@@ -17,7 +17,7 @@ typedef void (*PeftqForwardRecorderFunc) (PeftqModule  *module,
                                           gpointer      user_data);
 
 /* Exported, but not declared in a public header, for the C tests. */
-_PEFTQ_EXTERN void peftq_forward_context_set_recorder (PeftqForwardContext      *self,
+void peftq_forward_context_set_recorder (PeftqForwardContext      *self,
                                          PeftqForwardRecorderFunc  func,
                                          gpointer                  user_data,
                                          GDestroyNotify            destroy);
