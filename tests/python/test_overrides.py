@@ -163,3 +163,54 @@ def test_stories260k_weights_view_without_copy():
     assert array.shape == (512, 64)
     assert array.ctypes.data == tensor.get_data_address()
     assert numpy.isfinite(array).all()
+
+
+def _toy_model():
+    model = Peftq.Sequential.new()
+    model.add_child("linear", Peftq.Linear.new(10, 10, True))
+    return model
+
+
+def test_module_named_modules_pairs():
+    model = _toy_model()
+
+    pairs = model.named_modules()
+
+    assert [name for name, _ in pairs] == ["", "linear"]
+    assert pairs[1][1] is model.get_child("linear")
+    assert [name for name, _ in model] == ["", "linear"]
+
+
+def test_module_named_parameters_pairs():
+    model = _toy_model()
+
+    pairs = dict(model.named_parameters())
+
+    assert sorted(pairs) == ["linear.bias", "linear.weight"]
+    assert pairs["linear.weight"].shape == (10, 10)
+
+
+def test_module_lookup_by_path():
+    model = _toy_model()
+
+    assert model["linear"] is model.get_child("linear")
+    with pytest.raises(KeyError):
+        model["missing"]
+
+
+def test_module_and_quantizer_reprs():
+    model = _toy_model()
+    quantizer = Peftq.AffineQuantizer.new(8, True)
+    quantizer.set_name("linear.weight")
+
+    assert repr(model["linear"]) == "<Peftq.Linear 'linear'>"
+    assert repr(model) == "<Peftq.Sequential (root)>"
+    assert repr(quantizer) == (
+        "<Peftq.AffineQuantizer 'linear.weight' bitwidth=8 symmetric enabled uninitialized>"
+    )
+
+
+def test_encoding_repr_shows_scale_and_offset():
+    encoding = Peftq.Encoding.new_per_tensor(-1.0, 2.5, 8, False)
+
+    assert repr(encoding) == "<Peftq.Encoding bitwidth=8 asymmetric scale=0.01372549 offset=-73>"

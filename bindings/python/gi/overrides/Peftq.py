@@ -145,3 +145,67 @@ class SafetensorsFile(Peftq.SafetensorsFile):
 
 SafetensorsFile = override(SafetensorsFile)
 __all__.append("SafetensorsFile")
+
+
+class Module(Peftq.Module):
+    def named_modules(self):
+        """Return ``(name, module)`` pairs of the subtree in PyTorch's order, self first as ``""``."""
+        return list(zip(self.list_module_names(), self.list_modules()))
+
+    def named_children(self):
+        """Return ``(local name, module)`` pairs of the direct children."""
+        return [(child.get_name(), child) for child in self.get_children()]
+
+    def named_parameters(self):
+        """Return ``(qualified name, tensor)`` pairs in PyTorch's ``named_parameters()`` order."""
+        state = self.state_dict()
+        return [(name, state[name]) for name in self.list_named_parameters()]
+
+    def __getitem__(self, path):
+        module = self.find_module(path)
+        if module is None:
+            raise KeyError(path)
+        return module
+
+    def __iter__(self):
+        """Iterate over ``(name, module)`` pairs, as ``named_modules()``."""
+        return iter(self.named_modules())
+
+    def __repr__(self):
+        qualified_name = self.dup_qualified_name()
+        return "<Peftq.{} {}>".format(self.get_type_name(), repr(qualified_name) if qualified_name else "(root)")
+
+
+Module = override(Module)
+__all__.append("Module")
+
+
+class AffineQuantizer(Peftq.AffineQuantizer):
+    def __repr__(self):
+        return "<Peftq.AffineQuantizer {!r} bitwidth={} {} {} {}>".format(
+            self.get_name(),
+            self.get_bitwidth(),
+            "symmetric" if self.get_symmetric() else "asymmetric",
+            "enabled" if self.get_enabled() else "disabled",
+            "initialized" if self.is_initialized() else "uninitialized",
+        )
+
+
+AffineQuantizer = override(AffineQuantizer)
+__all__.append("AffineQuantizer")
+
+
+class Encoding(Peftq.Encoding):
+    def __repr__(self):
+        values = self.get_n_values()
+        if values == 1:
+            detail = "scale={:.8g} offset={}".format(self.get_scale()[0], self.get_legacy_offset()[0])
+        else:
+            detail = "{} values".format(values)
+        return "<Peftq.Encoding bitwidth={} {} {}>".format(
+            self.get_bitwidth(), "symmetric" if self.get_symmetric() else "asymmetric", detail
+        )
+
+
+Encoding = override(Encoding)
+__all__.append("Encoding")
