@@ -140,7 +140,9 @@ sqnr_range (PeftqSqnrAnalyzer *self,
 {
   PeftqHistogramSet *set = self->histograms;
   const float eps = PEFTQ_ENCODING_MIN_SCALE;
-  const float limit = FLT_MAX / 2;
+  /* The largest candidate spans up to 2.125 times the clamped range (17/16 of twice the
+   * limit), so a quarter of FLT_MAX keeps every candidate width finite. */
+  const float limit = FLT_MAX / 4;
   float n = (float) (((guint64) 1 << bitwidth) - 1);
   g_autofree float *midpoints = g_new (float, set->n_bins);
   CostInput input = { set->counts + h * set->n_bins, midpoints, set->n_bins, n, self->gamma };
