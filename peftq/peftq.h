@@ -24,6 +24,11 @@
 #include "peftq-encodings-file.h"
 
 /* nn: module tree and leaf modules */
+#include "peftq-forward-context.h"
+#include "peftq-module.h"
+#include "peftq-linear.h"
+#include "peftq-add.h"
+#include "peftq-multiply.h"
 
 /* models: model loaders and builders */
 #include "peftq-demo.h"
