@@ -34,6 +34,13 @@
 #include "peftq-demo.h"
 
 /* peft: LoRA adapters and the seed flow */
+#include "peftq-lora-config.h"
+#include "peftq-adapter.h"
+#include "peftq-adapter-meta-data.h"
+#include "peftq-peft-lora-layer.h"
+#include "peftq-lora-layer.h"
+#include "peftq-peft-model.h"
+#include "peftq-peft.h"
 
 /* sim: quantization simulation and export */
 #include "peftq-quantsim-config.h"
