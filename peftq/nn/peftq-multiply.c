@@ -41,7 +41,7 @@ peftq_multiply_get_op_type (PeftqModule *module)
 static const char *
 peftq_multiply_get_type_name (PeftqModule *module)
 {
-  return "Multiply";
+  return "Mul";
 }
 
 static void
