@@ -58,5 +58,6 @@
 /* sim: quantization simulation and export */
 #include "peftq-quantsim-config.h"
 #include "peftq-onnx-model.h"
+#include "peftq-quant-sim.h"
 
 #undef PEFTQ_INSIDE
