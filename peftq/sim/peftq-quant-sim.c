@@ -2205,7 +2205,7 @@ peftq_quant_sim_export_encodings (PeftqQuantSim   *self,
   for (guint i = 0; i < slots->len; i++)
     {
       PeftqSimSlot *slot = g_ptr_array_index (slots, i);
-      g_autoptr(PeftqEncoding) encoding = NULL;
+      PeftqEncoding *encoding;
       g_autofree char *name = NULL;
       PeftqAffineQuantizer *q;
 
