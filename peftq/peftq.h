@@ -59,5 +59,7 @@
 /* sim: quantization simulation and export */
 #include "peftq-quantsim-config.h"
 #include "peftq-onnx-model.h"
+#include "peftq-quant-sim.h"
+#include "peftq-peft-quant-utils.h"
 
 #undef PEFTQ_INSIDE
