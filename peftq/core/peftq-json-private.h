@@ -24,3 +24,28 @@ gboolean peftq_json_validate (const char  *text,
                               GError     **error);
 
 G_END_DECLS
+
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* The nesting limit for JSON files other than safetensors headers. peftq's formats nest
+ * fewer than ten levels, so deeper input is malformed or hostile. */
+#define PEFTQ_JSON_MAX_DEPTH 64
+
+/* Loads untrusted JSON text into @parser after checking it with peftq_json_validate,
+ * which keeps json-glib from recursing into the stack limit. Same contract as
+ * json_parser_load_from_data (@length -1 for NUL-terminated text); invalid UTF-8 and
+ * rejected JSON give PEFTQ_ERROR_INVALID_DATA. */
+gboolean peftq_json_parser_load_data (JsonParser  *parser,
+                                      const char  *data,
+                                      gssize       length,
+                                      GError     **error);
+
+/* Maps a file and loads it as peftq_json_parser_load_data does. A file that cannot be
+ * read gives the GFileError of g_mapped_file_new (G_FILE_ERROR_NOENT when missing). */
+gboolean peftq_json_parser_load_file (JsonParser  *parser,
+                                      const char  *path,
+                                      GError     **error);
+
+G_END_DECLS

@@ -449,3 +449,50 @@ peftq_json_validate (const char  *text,
 
   return TRUE;
 }
+
+gboolean
+peftq_json_parser_load_data (JsonParser  *parser,
+                             const char  *data,
+                             gssize       length,
+                             GError     **error)
+{
+  gsize size;
+  const char *end_of_valid;
+
+  g_return_val_if_fail (JSON_IS_PARSER (parser), FALSE);
+  g_return_val_if_fail (data != NULL || length == 0, FALSE);
+
+  size = length < 0 ? strlen (data) : (gsize) length;
+
+  if (!g_utf8_validate (data, (gssize) size, &end_of_valid))
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
+                   "invalid UTF-8 at byte %" G_GSIZE_FORMAT, (gsize) (end_of_valid - data));
+      return FALSE;
+    }
+
+  if (!peftq_json_validate (data, size, PEFTQ_JSON_MAX_DEPTH, NULL, error))
+    return FALSE;
+
+  return json_parser_load_from_data (parser, data, (gssize) size, error);
+}
+
+gboolean
+peftq_json_parser_load_file (JsonParser  *parser,
+                             const char  *path,
+                             GError     **error)
+{
+  g_autoptr(GMappedFile) mapping = NULL;
+
+  g_return_val_if_fail (JSON_IS_PARSER (parser), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  mapping = g_mapped_file_new (path, FALSE, error);
+  if (mapping == NULL)
+    return FALSE;
+
+  return peftq_json_parser_load_data (parser,
+                                      g_mapped_file_get_contents (mapping),
+                                      (gssize) g_mapped_file_get_length (mapping),
+                                      error);
+}

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "peftq-model-config-private.h"
+#include "peftq-json-private.h"
 #include "peftq-error.h"
 
 #include <json-glib/json-glib.h>
@@ -381,7 +382,7 @@ peftq_model_config_load (const char  *path,
   JsonNode *root;
   JsonObject *object;
 
-  if (!json_parser_load_from_mapped_file (parser, path, &local_error))
+  if (!peftq_json_parser_load_file (parser, path, &local_error))
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_NOT_FOUND,

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "peftq-shape-model.h"
+#include "peftq-json-private.h"
 #include "peftq-error.h"
 #include "peftq-conv1d.h"
 #include "peftq-embedding.h"
@@ -608,7 +609,7 @@ peftq_shape_model_new_from_shapes (const char  *data,
   g_return_val_if_fail (architecture != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!json_parser_load_from_data (parser, data, length, &parse_error))
+  if (!peftq_json_parser_load_data (parser, data, length, &parse_error))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA, "Invalid JSON of weight shapes: %s",
                    parse_error->message);

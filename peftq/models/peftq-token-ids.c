@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "peftq-token-ids.h"
+#include "peftq-json-private.h"
 #include "peftq-error.h"
 #include "peftq-safetensors.h"
 
@@ -51,7 +52,7 @@ load_json (const char  *path,
   gsize n_cols;
   gboolean flat;
 
-  if (!json_parser_load_from_mapped_file (parser, path, &local_error))
+  if (!peftq_json_parser_load_file (parser, path, &local_error))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
                    "Token ids file %s could not be read as JSON: %s", path, local_error->message);

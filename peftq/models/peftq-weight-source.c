@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "peftq-weight-source-private.h"
+#include "peftq-json-private.h"
 #include "peftq-error.h"
 #include "peftq-safetensors.h"
 
@@ -76,7 +77,7 @@ read_index (PeftqWeightSource  *source,
   const char *name;
   JsonNode *value;
 
-  if (!json_parser_load_from_mapped_file (parser, index_path, &local_error))
+  if (!peftq_json_parser_load_file (parser, index_path, &local_error))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
                    "Shard index %s could not be read: %s", index_path, local_error->message);

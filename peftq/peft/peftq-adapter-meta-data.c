@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "peftq-adapter-meta-data.h"
+#include "peftq-json-private.h"
 #include "peftq-adapter-meta-data-private.h"
 #include "peftq-error.h"
 #include "peftq-file-private.h"
@@ -384,7 +385,7 @@ peftq_adapter_meta_data_load_file (const char  *path,
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!json_parser_load_from_mapped_file (parser, path, &parse_error))
+  if (!peftq_json_parser_load_file (parser, path, &parse_error))
     {
       g_set_error (error, PEFTQ_ERROR,
                    g_error_matches (parse_error, G_FILE_ERROR, G_FILE_ERROR_NOENT)

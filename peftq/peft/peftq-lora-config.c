@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "peftq-lora-config.h"
+#include "peftq-json-private.h"
 #include "peftq-error.h"
 
 #include <json-glib/json-glib.h>
@@ -857,7 +858,7 @@ new_from_data (const char  *data,
   g_autoptr(GError) parse_error = NULL;
   JsonNode *root;
 
-  if (!json_parser_load_from_data (parser, data, length, &parse_error))
+  if (!peftq_json_parser_load_data (parser, data, length, &parse_error))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA, "%s: invalid JSON: %s",
                    source, parse_error->message);

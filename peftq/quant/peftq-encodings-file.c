@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "peftq-encodings-file.h"
+#include "peftq-json-private.h"
 
 #include "peftq-encoding-private.h"
 #include "peftq-error.h"
@@ -1107,7 +1108,7 @@ peftq_encodings_file_new_from_data (const char  *data,
   g_return_val_if_fail (data != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!json_parser_load_from_data (parser, data, length, &local_error))
+  if (!peftq_json_parser_load_data (parser, data, length, &local_error))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
                    "Encodings data is not valid JSON: %s", local_error->message);
@@ -1151,7 +1152,7 @@ peftq_encodings_file_new_from_file (const char  *path,
       return NULL;
     }
 
-  if (!json_parser_load_from_data (parser, contents, (gssize) length, &local_error))
+  if (!peftq_json_parser_load_data (parser, contents, (gssize) length, &local_error))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
                    "%s is not valid JSON: %s", path, local_error->message);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "peftq-peft-quant-utils.h"
+#include "peftq-json-private.h"
 
 #include "peftq-adapter.h"
 #include "peftq-adapter-meta-data.h"
@@ -236,7 +237,7 @@ load_name_map (const char  *path,
   JsonObject *object;
   g_autoptr(GList) members = NULL;
 
-  if (!json_parser_load_from_file (parser, path, error))
+  if (!peftq_json_parser_load_file (parser, path, error))
     {
       g_prefix_error (error, "Name map %s: ", path);
       return NULL;

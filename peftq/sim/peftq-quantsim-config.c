@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "peftq-quantsim-config.h"
+#include "peftq-json-private.h"
 #include "peftq-error.h"
 
 #include <json-glib/json-glib.h>
@@ -870,7 +871,7 @@ new_from_data_with_source (const char  *data,
   g_autoptr(GError) local_error = NULL;
   ParseContext ctx = { source };
 
-  if (!json_parser_load_from_data (parser, data, length, &local_error))
+  if (!peftq_json_parser_load_data (parser, data, length, &local_error))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
                    "Invalid quantsim configuration %s: not valid JSON: %s",
