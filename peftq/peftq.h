@@ -24,9 +24,27 @@
 #include "peftq-encodings-file.h"
 
 /* nn: module tree and leaf modules */
+#include "peftq-forward-context.h"
+#include "peftq-module.h"
+#include "peftq-linear.h"
+#include "peftq-add.h"
+#include "peftq-multiply.h"
+#include "peftq-activation.h"
+#include "peftq-attention.h"
+#include "peftq-conv1d.h"
+#include "peftq-conv2d.h"
+#include "peftq-embedding.h"
+#include "peftq-layer-norm.h"
+#include "peftq-matmul.h"
+#include "peftq-rms-norm.h"
+#include "peftq-rotary-embedding.h"
+#include "peftq-sequential.h"
+#include "peftq-softmax.h"
 
 /* models: model loaders and builders */
 #include "peftq-demo.h"
+#include "peftq-causal-lm.h"
+#include "peftq-token-ids.h"
 
 /* peft: LoRA adapters and the seed flow */
 

@@ -18,6 +18,8 @@ typedef struct
 static const ToolCommand commands[] = {
   { "demo", peftq_tool_demo, "Run peftq on its embedded default input" },
   { "inspect", peftq_tool_inspect, "List the tensors and metadata of a safetensors file" },
+  { "generate", peftq_tool_generate, "Decode greedily with a model and print the token ids" },
+  { "forward", peftq_tool_forward, "Write a model's logits for token ids to a safetensors file" },
 };
 
 void

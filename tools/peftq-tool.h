@@ -12,6 +12,8 @@ typedef int (*PeftqToolCommandFunc) (int    argc,
 
 int peftq_tool_inspect (int argc, char **argv);
 int peftq_tool_demo (int argc, char **argv);
+int peftq_tool_generate (int argc, char **argv);
+int peftq_tool_forward (int argc, char **argv);
 
 /* Prints "peftq: MESSAGE" on one line of standard error, for fatal errors. */
 void peftq_tool_print_error (const GError *error);

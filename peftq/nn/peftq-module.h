@@ -53,6 +53,9 @@ struct _PeftqModuleClass
   gpointer padding[16];
 };
 
+PEFTQ_AVAILABLE_IN_ALL
+PeftqModule  *peftq_module_new                 (void) G_GNUC_WARN_UNUSED_RESULT;
+
 /* Identity and tree. The qualified name joins the local names from the root down with
  * dots, as PyTorch's named_modules() does; the root's own name is empty. */
 PEFTQ_AVAILABLE_IN_ALL
@@ -87,12 +90,23 @@ PeftqModule  *peftq_module_find_module         (PeftqModule  *self,
  * (pre-order, children in registration order, shared modules once). */
 PEFTQ_AVAILABLE_IN_ALL
 GPtrArray    *peftq_module_list_modules        (PeftqModule  *self);
+/* The names of the modules of peftq_module_list_modules(), relative to @self ("" first). */
+PEFTQ_AVAILABLE_IN_ALL
+char        **peftq_module_list_module_names   (PeftqModule  *self) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Parameters, ordered by registration. A registered parameter may hold no tensor yet. */
 PEFTQ_AVAILABLE_IN_ALL
 void          peftq_module_register_parameter  (PeftqModule  *self,
                                                 const char   *name,
                                                 PeftqTensor  *tensor);
+PEFTQ_AVAILABLE_IN_ALL
+void          peftq_module_tie_parameter       (PeftqModule  *self,
+                                                const char   *name,
+                                                PeftqModule  *source,
+                                                const char   *source_name);
+PEFTQ_AVAILABLE_IN_ALL
+gboolean      peftq_module_has_parameter       (PeftqModule  *self,
+                                                const char   *name);
 PEFTQ_AVAILABLE_IN_ALL
 PeftqTensor  *peftq_module_get_parameter       (PeftqModule  *self,
                                                 const char   *name);
@@ -109,6 +123,9 @@ PEFTQ_AVAILABLE_IN_ALL
 char        **peftq_module_list_named_parameters (PeftqModule *self) G_GNUC_WARN_UNUSED_RESULT;
 PEFTQ_AVAILABLE_IN_ALL
 GHashTable   *peftq_module_state_dict          (PeftqModule  *self) G_GNUC_WARN_UNUSED_RESULT;
+/* The keys of peftq_module_state_dict() in PyTorch's state_dict() order. */
+PEFTQ_AVAILABLE_IN_ALL
+char        **peftq_module_list_state_dict_keys (PeftqModule *self) G_GNUC_WARN_UNUSED_RESULT;
 PEFTQ_AVAILABLE_IN_ALL
 gboolean      peftq_module_load_state_dict     (PeftqModule  *self,
                                                 GHashTable   *state_dict,
