@@ -51,5 +51,6 @@
 /* sim: quantization simulation and export */
 #include "peftq-quantsim-config.h"
 #include "peftq-onnx-model.h"
+#include "peftq-onnx-export.h"
 
 #undef PEFTQ_INSIDE
