@@ -77,6 +77,7 @@ typedef struct
   GPtrArray *inputs;       /* of interned strings */
   const char *output;
   GArray *attrs;           /* of Attr */
+  PeftqTensor *value;      /* the value of a Constant node, or NULL */
   guint index;             /* in the trace order */
 } ExportNode;
 
@@ -88,6 +89,7 @@ export_node_free (gpointer data)
   for (guint i = 0; i < node->attrs->len; i++)
     g_free (g_array_index (node->attrs, Attr, i).ints);
   g_array_unref (node->attrs);
+  g_clear_object (&node->value);
   g_ptr_array_unref (node->inputs);
   g_free (node);
 }
@@ -111,6 +113,7 @@ typedef struct
   GHashTable *produced;      /* names with a producer */
   GHashTable *params;        /* raw parameter PeftqTensor -> ParamInfo */
   GHashTable *last_events;   /* PeftqModule -> its latest TraceEvent */
+  GHashTable *constants;     /* module and value -> output of a Constant node */
   GPtrArray *nodes;          /* of ExportNode */
   guint n_anonymous;
 } Exporter;
@@ -281,68 +284,73 @@ attr_ints (ExportNode   *node,
   g_array_append_val (node->attrs, attr);
 }
 
-/* A constant initializer, shared by every node that uses the same values. */
+/* A Constant node of @module, shared by the nodes of that module that use the same
+ * values. Constants are node attributes, which stay inside the model file even when the
+ * initializers go to external data, so that shape inference can read them. */
 static const char *
 const_tensor (Exporter     *self,
+              PeftqModule  *module,
               PeftqDType    dtype,
               gconstpointer values,
               gsize         n_values,
               gboolean      scalar)
 {
-  g_autoptr(GString) text = g_string_new ("/constants/");
+  g_autoptr(GString) key = g_string_new (module_node_prefix (self, module));
   g_autoptr(PeftqTensor) tensor = NULL;
   g_autoptr(GBytes) bytes = NULL;
   gint64 shape[1] = { (gint64) n_values };
   gsize element_size = dtype == PEFTQ_DTYPE_I64 ? sizeof (gint64) : sizeof (float);
-  const char *name;
+  const char *output;
+  ExportNode *node;
 
-  g_string_append (text, dtype == PEFTQ_DTYPE_I64 ? "int64" : "float");
-  g_string_append_c (text, scalar ? '_' : '[');
+  g_string_append (key, dtype == PEFTQ_DTYPE_I64 ? "|int64" : "|float");
+  g_string_append_c (key, scalar ? '_' : '[');
   for (gsize i = 0; i < n_values; i++)
     {
       if (i > 0)
-        g_string_append_c (text, ',');
+        g_string_append_c (key, ',');
       if (dtype == PEFTQ_DTYPE_I64)
-        g_string_append_printf (text, "%" G_GINT64_FORMAT, ((const gint64 *) values)[i]);
+        g_string_append_printf (key, "%" G_GINT64_FORMAT, ((const gint64 *) values)[i]);
       else
-        g_string_append_printf (text, "%.9g", (double) ((const float *) values)[i]);
+        g_string_append_printf (key, "%.9g", (double) ((const float *) values)[i]);
     }
-  if (!scalar)
-    g_string_append_c (text, ']');
 
-  name = intern (self, text->str);
-  if (g_hash_table_contains (self->produced, name))
-    return name;
+  output = g_hash_table_lookup (self->constants, key->str);
+  if (output != NULL)
+    return output;
 
   bytes = g_bytes_new (values, n_values * element_size);
   tensor = peftq_tensor_new_from_bytes (dtype, shape, scalar ? 0 : 1, bytes, NULL);
   g_assert (tensor != NULL);
-  peftq_onnx_builder_add_initializer (self->builder, name, tensor);
-  g_hash_table_add (self->produced, (gpointer) name);
-  g_hash_table_add (self->names_in_use, (gpointer) name);
-  return name;
+  node = emit (self, module, "Constant", new_tensor (self, module, "Constant"), NULL);
+  node->value = g_steal_pointer (&tensor);
+  g_hash_table_insert (self->constants, g_strdup (key->str), (gpointer) node->output);
+  return node->output;
 }
 
 static const char *
 const_ints (Exporter     *self,
+            PeftqModule  *module,
             const gint64 *values,
             gsize         n_values)
 {
-  return const_tensor (self, PEFTQ_DTYPE_I64, values, n_values, FALSE);
+  return const_tensor (self, module, PEFTQ_DTYPE_I64, values, n_values, FALSE);
 }
 
 static const char *
-const_int_scalar (Exporter *self,
-                  gint64    value)
+const_int_scalar (Exporter    *self,
+                  PeftqModule *module,
+                  gint64       value)
 {
-  return const_tensor (self, PEFTQ_DTYPE_I64, &value, 1, TRUE);
+  return const_tensor (self, module, PEFTQ_DTYPE_I64, &value, 1, TRUE);
 }
 
 static const char *
-const_float (Exporter *self,
-             float     value)
+const_float (Exporter    *self,
+             PeftqModule *module,
+             float        value)
 {
-  return const_tensor (self, PEFTQ_DTYPE_F32, &value, 1, TRUE);
+  return const_tensor (self, module, PEFTQ_DTYPE_F32, &value, 1, TRUE);
 }
 
 /* The initializer of parameter @param of @module, added on first use with the value that
@@ -543,7 +551,7 @@ export_rms_norm (Exporter    *self,
   attr_ints (node, "axes", &last_axis, 1);
   attr_int (node, "keepdims", 1);
   mean = node->output;
-  shifted = EMIT_TMP (self, module, "Add", mean, const_float (self, peftq_rms_norm_get_eps (PEFTQ_RMS_NORM (module))));
+  shifted = EMIT_TMP (self, module, "Add", mean, const_float (self, module, peftq_rms_norm_get_eps (PEFTQ_RMS_NORM (module))));
   root = EMIT_TMP (self, module, "Sqrt", shifted);
   inverse = EMIT_TMP (self, module, "Reciprocal", root);
   normalized = EMIT_TMP (self, module, "Mul", x, inverse);
@@ -600,10 +608,10 @@ export_activation (Exporter    *self,
     case PEFTQ_ACTIVATION_KIND_GELU:
       {
         /* 0.5 x (1 + erf (x / sqrt 2)); opset 17 has no Gelu operator. */
-        const char *scaled = EMIT_TMP (self, module, "Mul", x, const_float (self, 0.70710678118654752f));
+        const char *scaled = EMIT_TMP (self, module, "Mul", x, const_float (self, module, 0.70710678118654752f));
         const char *erf = EMIT_TMP (self, module, "Erf", scaled);
-        const char *shifted = EMIT_TMP (self, module, "Add", erf, const_float (self, 1.0f));
-        const char *half = EMIT_TMP (self, module, "Mul", x, const_float (self, 0.5f));
+        const char *shifted = EMIT_TMP (self, module, "Add", erf, const_float (self, module, 1.0f));
+        const char *half = EMIT_TMP (self, module, "Mul", x, const_float (self, module, 0.5f));
 
         emit (self, module, "Mul", output_name (self, event, "Mul"), half, shifted, NULL);
       }
@@ -614,12 +622,12 @@ export_activation (Exporter    *self,
         /* 0.5 x (1 + tanh (sqrt (2/π) (x + 0.044715 x³))) */
         const char *square = EMIT_TMP (self, module, "Mul", x, x);
         const char *cube = EMIT_TMP (self, module, "Mul", square, x);
-        const char *cubic = EMIT_TMP (self, module, "Mul", cube, const_float (self, 0.044715f));
+        const char *cubic = EMIT_TMP (self, module, "Mul", cube, const_float (self, module, 0.044715f));
         const char *sum = EMIT_TMP (self, module, "Add", x, cubic);
-        const char *inner = EMIT_TMP (self, module, "Mul", sum, const_float (self, 0.7978845608028654f));
+        const char *inner = EMIT_TMP (self, module, "Mul", sum, const_float (self, module, 0.7978845608028654f));
         const char *tanh = EMIT_TMP (self, module, "Tanh", inner);
-        const char *shifted = EMIT_TMP (self, module, "Add", tanh, const_float (self, 1.0f));
-        const char *half = EMIT_TMP (self, module, "Mul", x, const_float (self, 0.5f));
+        const char *shifted = EMIT_TMP (self, module, "Add", tanh, const_float (self, module, 1.0f));
+        const char *half = EMIT_TMP (self, module, "Mul", x, const_float (self, module, 0.5f));
 
         emit (self, module, "Mul", output_name (self, event, "Mul"), half, shifted, NULL);
       }
@@ -689,13 +697,13 @@ repeat_groups (Exporter    *self,
         expand[i] = 1;
       expand[axis + 1] = dim_a / dim_b;
 
-      unsqueezed = EMIT_TMP (self, module, "Unsqueeze", name, const_ints (self, &unsqueeze_axis, 1));
-      expanded = EMIT_TMP (self, module, "Expand", unsqueezed, const_ints (self, expand, rank + 1));
+      unsqueezed = EMIT_TMP (self, module, "Unsqueeze", name, const_ints (self, module, &unsqueeze_axis, 1));
+      expanded = EMIT_TMP (self, module, "Expand", unsqueezed, const_ints (self, module, expand, rank + 1));
       shape = EMIT_TMP (self, module, "Shape", name);
-      head = EMIT_TMP (self, module, "Slice", shape, const_ints (self, starts_head, 1), const_ints (self, ends_head, 1));
-      tail = EMIT_TMP (self, module, "Slice", shape, const_ints (self, starts_tail, 1), const_ints (self, ends_tail, 1));
+      head = EMIT_TMP (self, module, "Slice", shape, const_ints (self, module, starts_head, 1), const_ints (self, module, ends_head, 1));
+      tail = EMIT_TMP (self, module, "Slice", shape, const_ints (self, module, starts_tail, 1), const_ints (self, module, ends_tail, 1));
       node = emit (self, module, "Concat", new_tensor (self, module, "Concat"),
-                   head, const_ints (self, merged, 1), tail, NULL);
+                   head, const_ints (self, module, merged, 1), tail, NULL);
       attr_int (node, "axis", 0);
       target = node->output;
       name = EMIT_TMP (self, module, "Reshape", expanded, target);
@@ -745,7 +753,7 @@ export_matmul (Exporter    *self,
     {
       const char *product = EMIT_TMP (self, module, "MatMul", input_name (self, event, 0), second);
 
-      emit (self, module, "Mul", output_name (self, event, "Mul"), product, const_float (self, scale), NULL);
+      emit (self, module, "Mul", output_name (self, event, "Mul"), product, const_float (self, module, scale), NULL);
     }
 
   return TRUE;
@@ -787,7 +795,7 @@ emit_positions (Exporter    *self,
   attr_int (node, "end", axis + 1);
   length = node->output;
   scalar = EMIT_TMP (self, module, "Squeeze", length);
-  return EMIT_TMP (self, module, "Range", const_int_scalar (self, 0), scalar, const_int_scalar (self, 1));
+  return EMIT_TMP (self, module, "Range", const_int_scalar (self, module, 0), scalar, const_int_scalar (self, module, 1));
 }
 
 static const char *
@@ -798,8 +806,8 @@ emit_slice (Exporter    *self,
             gint64       end,
             gint64       axis)
 {
-  return EMIT_TMP (self, module, "Slice", x, const_ints (self, &start, 1),
-                   const_ints (self, &end, 1), const_ints (self, &axis, 1));
+  return EMIT_TMP (self, module, "Slice", x, const_ints (self, module, &start, 1),
+                   const_ints (self, module, &end, 1), const_ints (self, module, &axis, 1));
 }
 
 static gboolean
@@ -853,7 +861,7 @@ export_rotary_embedding (Exporter    *self,
   positions = emit_positions (self, module, x, 2);
   node = emit (self, module, "Cast", new_tensor (self, module, "Cast"), positions, NULL);
   attr_int (node, "to", peftq_onnx_data_type_from_dtype (PEFTQ_DTYPE_F32));
-  column = EMIT_TMP (self, module, "Unsqueeze", node->output, const_ints (self, &column_axis, 1));
+  column = EMIT_TMP (self, module, "Unsqueeze", node->output, const_ints (self, module, &column_axis, 1));
   angles = EMIT_TMP (self, module, "Mul", column, intern (self, table_name));
   cosines = EMIT_TMP (self, module, "Cos", angles);
   sines = EMIT_TMP (self, module, "Sin", angles);
@@ -916,7 +924,7 @@ emit_split_heads (Exporter    *self,
 
   if (offset != 0 || heads * head_dim != width)
     x = emit_slice (self, block, x, (gint64) offset, (gint64) offset + heads * head_dim, 2);
-  reshaped = EMIT_TMP (self, block, "Reshape", x, const_ints (self, shape, 4));
+  reshaped = EMIT_TMP (self, block, "Reshape", x, const_ints (self, block, shape, 4));
   node = emit (self, block, "Transpose", tensor_name (self, target, block, "Transpose"), reshaped, NULL);
   attr_ints (node, "perm", perm, 4);
 }
@@ -938,7 +946,7 @@ emit_merge_heads (Exporter    *self,
                tensor_name (self, source, NULL, NULL), NULL);
   attr_ints (node, "perm", perm, 4);
   emit (self, block, "Reshape", tensor_name (self, target, block, "Reshape"), node->output,
-        const_ints (self, shape, 3), NULL);
+        const_ints (self, block, shape, 3), NULL);
 }
 
 /* Defines @target as the causal mask [T, T] (0 where a query may attend to a key, -inf
@@ -960,11 +968,11 @@ emit_causal_mask (Exporter    *self,
     return;
 
   positions = emit_positions (self, block, tensor_name (self, x, NULL, NULL), 1);
-  rows = EMIT_TMP (self, block, "Unsqueeze", positions, const_ints (self, &row_axis, 1));
-  columns = EMIT_TMP (self, block, "Unsqueeze", positions, const_ints (self, &column_axis, 1));
+  rows = EMIT_TMP (self, block, "Unsqueeze", positions, const_ints (self, block, &row_axis, 1));
+  columns = EMIT_TMP (self, block, "Unsqueeze", positions, const_ints (self, block, &column_axis, 1));
   after = EMIT_TMP (self, block, "Greater", columns, rows);
   emit (self, block, "Where", tensor_name (self, target, block, "Where"), after,
-        const_float (self, -INFINITY), const_float (self, 0.0f), NULL);
+        const_float (self, block, -INFINITY), const_float (self, block, 0.0f), NULL);
 }
 
 static void
@@ -1277,6 +1285,8 @@ add_nodes (Exporter   *self,
         }
       name = peftq_onnx_name_make_unique (used, base);
       onnx_node = peftq_onnx_builder_add_node (self->builder, node->op_type, name, inputs, outputs);
+      if (node->value != NULL)
+        peftq_onnx_node_add_tensor (onnx_node, "value", node->value);
 
       for (guint j = 0; j < node->attrs->len; j++)
         {
@@ -1306,6 +1316,7 @@ exporter_clear (Exporter *self)
   g_clear_pointer (&self->builder, peftq_onnx_builder_free);
   g_clear_pointer (&self->nodes, g_ptr_array_unref);
   g_clear_pointer (&self->last_events, g_hash_table_unref);
+  g_clear_pointer (&self->constants, g_hash_table_unref);
   g_clear_pointer (&self->params, g_hash_table_unref);
   g_clear_pointer (&self->produced, g_hash_table_unref);
   g_clear_pointer (&self->names_in_use, g_hash_table_unref);
@@ -1328,7 +1339,7 @@ peftq_onnx_export_module (PeftqModule  *root,
   g_autoptr(GArray) order = NULL;
   g_autofree gint64 *input_shape = NULL;
   g_autofree gint64 *output_shape = NULL;
-  const char *input_dims[3] = { "batch", "sequence", NULL };
+  const char *input_dims[8] = { "batch", NULL };
   const char *output_dims[3] = { "batch", "sequence", NULL };
   const char *input_name_text;
   const char *output_name_text;
@@ -1344,17 +1355,18 @@ peftq_onnx_export_module (PeftqModule  *root,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   /* Token ids become `input_ids`, [batch, sequence]; a float input (a toy model without
-   * an embedding) becomes `input`, with a fixed last axis. */
+   * an embedding) becomes `input`, with a symbolic batch axis (and sequence axis for
+   * rank 3) and the other axes fixed. */
   ids = input_dtype == PEFTQ_DTYPE_I64 || input_dtype == PEFTQ_DTYPE_I32;
   input_rank = peftq_tensor_get_rank (dummy_input_ids);
   if ((ids && input_rank != 2) || (!ids && !peftq_dtype_is_float (input_dtype)) ||
-      (!ids && (input_rank < 1 || input_rank > 3)))
+      (!ids && (input_rank < 1 || input_rank > 8)))
     {
       g_autofree char *shape = peftq_tensor_format_shape (dummy_input_ids);
 
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
                    "The dummy input of an ONNX export must be token ids of shape [batch, tokens] "
-                   "and dtype I64 or I32, or a float tensor of rank 1 to 3, not %s of shape %s",
+                   "and dtype I64 or I32, or a float tensor of rank 1 to 8, not %s of shape %s",
                    peftq_dtype_to_string (input_dtype), shape);
       return FALSE;
     }
@@ -1368,6 +1380,7 @@ peftq_onnx_export_module (PeftqModule  *root,
   self->produced = g_hash_table_new (g_str_hash, g_str_equal);
   self->params = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   self->last_events = g_hash_table_new (NULL, NULL);
+  self->constants = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->nodes = g_ptr_array_new_with_free_func (export_node_free);
 
   collect_parameters (self);
@@ -1419,8 +1432,8 @@ peftq_onnx_export_module (PeftqModule  *root,
 
   /* Graph input and output, with the batch and sequence axes symbolic. */
   input_shape = g_memdup2 (peftq_tensor_get_shape (dummy_input_ids, &input_rank), input_rank * sizeof (gint64));
-  if (!ids)
-    input_dims[input_rank - 1] = NULL;
+  if (ids || input_rank == 3)
+    input_dims[1] = "sequence";
   peftq_onnx_builder_add_input (self->builder, input_name_text, ids ? PEFTQ_DTYPE_I64 : PEFTQ_DTYPE_F32,
                                 input_shape, input_dims, input_rank);
 

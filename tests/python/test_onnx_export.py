@@ -1,0 +1,296 @@
+# SPDX-License-Identifier: MIT
+"""ONNX export of module trees: onnx.checker, ONNX Runtime against peftq's float
+forward, and the names that Peftq.OnnxModel maps back to modules."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import gi
+import pytest
+
+gi.require_version("Peftq", "1.0")
+from gi.repository import GLib, Peftq  # noqa: E402
+
+np = pytest.importorskip("numpy", reason="NumPy is not installed")
+onnx = pytest.importorskip(
+    "onnx", reason="the onnx package is missing: install Debian's python3-onnx"
+)
+from onnx import numpy_helper  # noqa: E402
+
+TOLERANCE = 1e-4
+WRITER = os.path.join(os.environ.get("PEFTQ_BUILD_ROOT", ""), "tests", "c", "onnx-export-writer")
+RUNNER = os.path.join(os.environ.get("PEFTQ_SOURCE_ROOT", ""), "tests", "onnxruntime", "run-model.mjs")
+
+
+def onnx_support_missing():
+    try:
+        Peftq.OnnxModel.load(os.path.join(os.sep, "nonexistent", "model.onnx"))
+    except GLib.Error as error:
+        return error.matches(Peftq.error_quark(), Peftq.Error.UNSUPPORTED)
+    return False
+
+
+pytestmark = pytest.mark.skipif(
+    onnx_support_missing(), reason="peftq was built without ONNX support (-Donnx=disabled)"
+)
+
+
+def data_path(*parts):
+    root = os.environ.get("PEFTQ_TESTDATA")
+    if not root:
+        pytest.skip("PEFTQ_TESTDATA is not set")
+    path = os.path.join(root, *parts)
+    if not os.path.exists(path):
+        pytest.skip("test data %s is missing" % path)
+    return path
+
+
+def ids_tensor(array):
+    array = np.ascontiguousarray(array, dtype=np.int64)
+    return Peftq.Tensor.new_from_bytes(Peftq.DType.I64, list(array.shape), GLib.Bytes.new(array.tobytes()))
+
+
+def float_tensor(array):
+    array = np.ascontiguousarray(array, dtype=np.float32)
+    return Peftq.Tensor.new_from_floats(array.ravel().tolist(), list(array.shape))
+
+
+def to_numpy(tensor):
+    data = tensor.to_float32().get_bytes().get_data()
+    return np.frombuffer(data, dtype=np.float32).reshape(tensor.get_shape())
+
+
+def run_onnxruntime(path, name, array, folder):
+    runtime = os.path.join(os.path.dirname(RUNNER), "node_modules", "onnxruntime-node")
+    if shutil.which("node") is None or not os.path.isdir(runtime):
+        pytest.skip(
+            "ONNX Runtime for node is missing: run scripts/install-onnxruntime.sh "
+            "(npm install --ignore-scripts in tests/onnxruntime)"
+        )
+    kind = "int64" if array.dtype == np.int64 else "float32"
+    raw = folder / ("%s.bin" % name)
+    array.tofile(str(raw))
+    inputs = folder / "inputs.json"
+    outputs = folder / "outputs.json"
+    inputs.write_text(json.dumps({name: {"type": kind, "dims": list(array.shape), "file": raw.name}}))
+    subprocess.run(["node", RUNNER, str(path), str(inputs), str(outputs)], check=True)
+    results = json.loads(outputs.read_text())
+    assert len(results) == 1
+    (result,) = results.values()
+    return np.array(result["data"], dtype=np.float32).reshape(result["dims"])
+
+
+@pytest.fixture(scope="module")
+def demo_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo-model")
+    Peftq.demo_write_model(str(folder))
+    return Peftq.CausalLM.load(str(folder))
+
+
+@pytest.fixture(scope="module")
+def stories_model():
+    return Peftq.CausalLM.load(data_path("stories260K"))
+
+
+def dummy_ids(vocab):
+    return (np.arange(6, dtype=np.int64).reshape(1, 6) * 7 + 1) % vocab
+
+
+def export(model, path):
+    dummy = ids_tensor(dummy_ids(model.get_vocab_size()))
+    model.export_onnx(dummy, str(path))
+    return str(path)
+
+
+def check_against_forward(model, path, ids, folder):
+    expected = to_numpy(model.forward_ids(None, ids_tensor(ids)))
+    actual = run_onnxruntime(path, "input_ids", ids, folder)
+    assert actual.shape == expected.shape
+    difference = float(np.abs(actual - expected).max())
+    print("max abs difference %s %s: %g" % (os.path.basename(path), ids.shape, difference))
+    assert difference <= TOLERANCE
+    return difference
+
+
+def test_demo_passes_checker(demo_model, tmp_path):
+    path = export(demo_model, tmp_path / "demo.onnx")
+    onnx.checker.check_model(path, full_check=True)
+    model = onnx.load(path)
+
+    assert [(o.domain, o.version) for o in model.opset_import] == [("", 17)]
+    assert [i.name for i in model.graph.input] == ["input_ids"]
+    assert [o.name for o in model.graph.output] == ["logits"]
+    input_type = model.graph.input[0].type.tensor_type
+    assert input_type.elem_type == onnx.TensorProto.INT64
+    assert [d.dim_param for d in input_type.shape.dim] == ["batch", "sequence"]
+    output_dims = model.graph.output[0].type.tensor_type.shape.dim
+    assert [d.dim_param for d in output_dims[:2]] == ["batch", "sequence"]
+    assert output_dims[2].dim_value == demo_model.get_vocab_size()
+
+
+def test_demo_runs_in_onnxruntime_for_other_lengths(demo_model, tmp_path):
+    path = export(demo_model, tmp_path / "demo.onnx")
+    vocab = demo_model.get_vocab_size()
+    rng = np.random.default_rng(3)
+
+    check_against_forward(demo_model, path, rng.integers(0, vocab, (2, 11)), tmp_path)
+    check_against_forward(demo_model, path, rng.integers(0, vocab, (1, 1)), tmp_path)
+
+
+def test_demo_names_map_back_to_modules(demo_model, tmp_path):
+    path = export(demo_model, tmp_path / "demo.onnx")
+    loaded = Peftq.OnnxModel.load(path)
+    modules = set(loaded.get_module_names())
+    initializers = set(loaded.get_initializer_names())
+    node_names = [loaded.get_node_name(i) for i in range(loaded.get_n_nodes())]
+
+    assert len(node_names) == len(set(node_names))
+    for name in demo_model.list_named_parameters():
+        assert name in initializers or name == "lm_head.weight"
+    for module in ("model.embed_tokens", "model.layers.0.self_attn.q_proj", "model.layers.0.mlp.act_fn",
+                   "model.layers.0.self_attn.q_rope", "model.norm", "lm_head"):
+        assert module in modules
+    for name in node_names:
+        assert demo_model.find_module(Peftq.onnx_node_name_to_module_name(name)) is not None, name
+    assert loaded.get_module_node_names("model.layers.0.self_attn.q_proj") == [
+        "model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.q_proj#1.end"]
+
+
+def test_tied_head_uses_the_embedding_initializer(demo_model, tmp_path):
+    path = export(demo_model, tmp_path / "demo.onnx")
+    model = onnx.load(path)
+    names = [t.name for t in model.graph.initializer]
+    tied = demo_model.find_module("lm_head").get_parameter("weight") is \
+        demo_model.find_module("model.embed_tokens").get_parameter("weight")
+
+    assert len(names) == len(set(names))
+    if not tied:
+        pytest.skip("the demo model does not tie its head")
+    assert "lm_head.weight" not in names
+    head_nodes = [n for n in model.graph.node if n.name.startswith("lm_head")]
+    assert any("model.embed_tokens.weight" in n.input for n in head_nodes)
+
+
+def test_stories_runs_in_onnxruntime(stories_model, tmp_path):
+    path = export(stories_model, tmp_path / "stories.onnx")
+    onnx.checker.check_model(path, full_check=True)
+    source = Peftq.SafetensorsFile.open(data_path("expected", "eval_input_ids.safetensors"))
+    eval_ids = np.frombuffer(source.get_tensor("input_ids").get_bytes().get_data(), dtype=np.int64)
+    eval_ids = eval_ids.reshape(1, -1)
+
+    assert eval_ids.shape[1] != dummy_ids(512).shape[1]
+    check_against_forward(stories_model, path, eval_ids, tmp_path)
+    check_against_forward(stories_model, path, np.concatenate([eval_ids, eval_ids[:, ::-1]])[:, :9], tmp_path)
+
+
+def test_stories_initializers_follow_parameter_names(stories_model, tmp_path):
+    path = export(stories_model, tmp_path / "stories.onnx")
+    loaded = Peftq.OnnxModel.load(path)
+    initializers = set(loaded.get_initializer_names())
+
+    for layer in range(stories_model.get_num_layers()):
+        for projection in ("q_proj", "k_proj", "v_proj", "o_proj"):
+            module = "model.layers.%d.self_attn.%s" % (layer, projection)
+            assert module + ".weight" in initializers
+            assert loaded.find_parameter(module, "weight") == module + ".weight"
+        assert "model.layers.%d.mlp.down_proj" % layer in set(loaded.get_module_names())
+
+
+def test_external_data_passes_checker_and_runs(demo_model, tmp_path):
+    if not os.path.exists(WRITER):
+        pytest.skip("onnx-export-writer is not built (peftq was built without ONNX support)")
+    folder = tmp_path / "model"
+    Peftq.demo_write_model(str(folder))
+    path = tmp_path / "external.onnx"
+    subprocess.run([WRITER, str(folder), str(path), "1"], check=True)
+    onnx.checker.check_model(str(path), full_check=True)
+    model = onnx.load(str(path), load_external_data=False)
+    locations = {
+        t.name: {e.key: e.value for e in t.external_data}.get("location") for t in model.graph.initializer
+    }
+
+    assert (tmp_path / "external.onnx.data").exists()
+    assert locations["model.embed_tokens.weight"] == "external.onnx.data"
+    rng = np.random.default_rng(5)
+    check_against_forward(demo_model, str(path), rng.integers(0, demo_model.get_vocab_size(), (1, 9)), tmp_path)
+
+
+def test_toy_linear_names(tmp_path):
+    root = Peftq.Module.new()
+    linear = Peftq.Linear.new(10, 10, True)
+    rng = np.random.default_rng(0)
+    linear.set_parameter("weight", float_tensor(rng.standard_normal((10, 10))))
+    linear.set_parameter("bias", float_tensor(rng.standard_normal(10)))
+    sequential = Peftq.Sequential.new()
+    sequential.add_child("linear", linear)
+    path = str(tmp_path / "toy.onnx")
+    sequential.export_onnx(float_tensor(rng.standard_normal((3, 10))), path)
+    onnx.checker.check_model(path, full_check=True)
+    model = onnx.load(path)
+    values = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+
+    assert sorted(values) == ["linear.bias", "linear.weight"]
+    assert all(n.name.startswith("linear") for n in model.graph.node)
+    assert [n.name for n in model.graph.node][-1].endswith(".end")
+    x = rng.standard_normal((5, 10)).astype(np.float32)
+    expected = to_numpy(sequential.forward_one(None, float_tensor(x)))
+    actual = run_onnxruntime(path, "input", x, tmp_path)
+    assert float(np.abs(actual - expected).max()) <= TOLERANCE
+
+
+def test_quantized_weight_is_written_quantize_dequantized(tmp_path):
+    root = Peftq.Sequential.new()
+    linear = Peftq.Linear.new(4, 3, False)
+    weight = np.linspace(-1.0, 1.0, 12, dtype=np.float32).reshape(3, 4)
+    linear.set_parameter("weight", float_tensor(weight))
+    root.add_child("linear", linear)
+    quantizer = Peftq.AffineQuantizer.new(4, True)
+    quantizer.set_range([-1.0], [1.0])
+    linear.set_param_quantizer("weight", quantizer)
+    output_quantizer = Peftq.AffineQuantizer.new(4, False)
+    output_quantizer.set_range([0.0], [0.1])
+    linear.set_output_quantizer(0, output_quantizer)
+    path = str(tmp_path / "qdq.onnx")
+    root.export_onnx(float_tensor(np.ones((1, 4))), path)
+    model = onnx.load(path)
+    values = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    effective = to_numpy(linear.get_effective_parameter("weight"))
+
+    assert not np.array_equal(effective, weight)
+    np.testing.assert_array_equal(values["linear.weight"], effective)
+    assert {n.op_type for n in model.graph.node} <= {"Transpose", "MatMul"}
+
+
+def test_unsupported_module_is_named(tmp_path):
+    root = Peftq.Sequential.new()
+    root.add_child("conv", Peftq.Conv2d.new(1, 1, 1, 1, 0, 1, False))
+    path = tmp_path / "conv.onnx"
+    with pytest.raises(GLib.Error) as info:
+        root.export_onnx(float_tensor(np.ones((1, 1, 2, 2))), str(path))
+
+    assert info.value.matches(Peftq.error_quark(), Peftq.Error.UNSUPPORTED)
+    assert "conv" in info.value.message
+    assert "Conv2d" in info.value.message
+    assert not path.exists()
+
+
+def test_unwritable_path_keeps_nothing(demo_model, tmp_path):
+    path = tmp_path / "missing" / "model.onnx"
+    with pytest.raises(GLib.Error) as info:
+        export(demo_model, path)
+
+    assert info.value.matches(Peftq.error_quark(), Peftq.Error.IO)
+    assert not path.exists()
+
+
+def test_failed_export_leaves_existing_file(tmp_path):
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"earlier export")
+    root = Peftq.Sequential.new()
+    root.add_child("conv", Peftq.Conv2d.new(1, 1, 1, 1, 0, 1, False))
+    with pytest.raises(GLib.Error):
+        root.export_onnx(float_tensor(np.ones((1, 1, 2, 2))), str(path))
+
+    assert path.read_bytes() == b"earlier export"
