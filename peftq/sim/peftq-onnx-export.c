@@ -97,7 +97,7 @@ export_node_free (gpointer data)
 typedef struct
 {
   const char *name;     /* initializer name */
-  PeftqModule *owner;   /* the first module that holds the parameter */
+  PeftqModule *owner;   /* the first module that has the parameter */
   const char *param;
   gboolean added;
 } ParamInfo;
@@ -354,7 +354,7 @@ const_float (Exporter    *self,
 }
 
 /* The initializer of parameter @param of @module, added on first use with the value that
- * the forward pass sees. */
+ * the forward pass uses. */
 static const char *
 param_input (Exporter     *self,
              PeftqModule  *module,
@@ -390,7 +390,7 @@ param_input (Exporter     *self,
   return info->name;
 }
 
-/* Names every parameter of the tree after the first module that holds it, in
+/* Names every parameter of the tree after the first module that has it, in
  * named_parameters() order, so a tied parameter is one initializer. */
 static void
 collect_parameters (Exporter *self)
@@ -779,7 +779,9 @@ export_softmax (Exporter    *self,
   return TRUE;
 }
 
-/* The positions 0 … T-1 (int64, [T]) for the length of axis @axis of @x. */
+/* Emits the positions 0 … T-1 (int64, [T]) for the length of axis @axis of @x. The
+ * graph always uses these positions and the plain causal mask: the positions and the
+ * attention mask of a forward context are not graph inputs. */
 static const char *
 emit_positions (Exporter    *self,
                 PeftqModule *module,
@@ -1001,6 +1003,8 @@ export_attention (Exporter   *self,
   emit_merge_heads (self, block, av_matmul->output, g_ptr_array_index (o_proj->inputs, 0));
 }
 
+/* NOTE: the GPT-2 blocks are mapped from reading peftq-gpt2.c; no test exports a
+ * GPT-2 model yet, because the test data has none. */
 static void
 export_gpt2_attention (Exporter   *self,
                        TraceEvent *event)
@@ -1463,7 +1467,7 @@ out:
  * peftq_module_export_onnx:
  * @self: the root module of a model
  * @dummy_input_ids: token ids of shape [batch, tokens] (I64 or I32) to trace the
- *   forward pass with
+ *   forward pass with, or a float tensor for a model without an embedding
  * @path: the ONNX file to write
  * @error: return location for a #GError
  *

@@ -23,7 +23,7 @@ floats (const float  *values,
   return tensor;
 }
 
-/* A root with one Linear(10, 10) child named `linear`, as in the seed example. */
+/* A root with one Linear(10, 10) child named `linear`, the toy model of the LoRA flow. */
 static PeftqModule *
 build_toy (void)
 {
