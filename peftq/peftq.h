@@ -45,8 +45,16 @@
 #include "peftq-demo.h"
 #include "peftq-causal-lm.h"
 #include "peftq-token-ids.h"
+#include "peftq-shape-model.h"
 
 /* peft: LoRA adapters and the seed flow */
+#include "peftq-lora-config.h"
+#include "peftq-adapter.h"
+#include "peftq-adapter-meta-data.h"
+#include "peftq-peft-lora-layer.h"
+#include "peftq-lora-layer.h"
+#include "peftq-peft-model.h"
+#include "peftq-peft.h"
 
 /* sim: quantization simulation and export */
 #include "peftq-quantsim-config.h"

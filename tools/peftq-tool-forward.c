@@ -14,6 +14,8 @@ peftq_tool_forward (int    argc,
   g_autofree char *input_path = NULL;
   g_autofree char *output_path = NULL;
   int threads = 0;
+  g_auto(GStrv) adapters = NULL;
+  g_autofree char *active = NULL;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Hugging Face model folder", "DIR" },
     { "input-ids", 'i', 0, G_OPTION_ARG_FILENAME, &input_path,
@@ -21,11 +23,16 @@ peftq_tool_forward (int    argc,
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output_path,
       "Safetensors file to write the float32 tensor logits [batch, tokens, vocabulary] to", "FILE" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Number of threads (default: all processors)", "N" },
+    { "adapter", 'a', 0, G_OPTION_ARG_STRING_ARRAY, &adapters,
+      "Load the PEFT adapter folder DIR under NAME (repeatable)", "NAME=DIR" },
+    { "active", 0, 0, G_OPTION_ARG_STRING, &active,
+      "Adapter to run (default: the first --adapter)", "NAME" },
     G_OPTION_ENTRY_NULL,
   };
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(PeftqCausalLM) model = NULL;
+  g_autoptr(PeftqPeftModel) peft_model = NULL;
   g_autoptr(PeftqTensor) ids = NULL;
   g_autoptr(PeftqTensor) logits = NULL;
   g_autoptr(PeftqSafetensorsWriter) writer = NULL;
@@ -58,6 +65,12 @@ peftq_tool_forward (int    argc,
 
   model = peftq_causal_lm_load (model_dir, &error);
   if (model == NULL)
+    {
+      peftq_tool_print_error (error);
+      return 1;
+    }
+
+  if (!peftq_tool_load_adapters (PEFTQ_MODULE (model), adapters, active, &peft_model, &error))
     {
       peftq_tool_print_error (error);
       return 1;

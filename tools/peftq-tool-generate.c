@@ -48,17 +48,24 @@ peftq_tool_generate (int    argc,
   g_autofree char *prompt_text = NULL;
   int steps = 20;
   int threads = 0;
+  g_auto(GStrv) adapters = NULL;
+  g_autofree char *active = NULL;
   const GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_dir, "Hugging Face model folder", "DIR" },
     { "prompt-ids", 'p', 0, G_OPTION_ARG_STRING, &prompt_text, "Prompt token ids, separated by commas or spaces", "IDS" },
     { "steps", 'n', 0, G_OPTION_ARG_INT, &steps, "Number of tokens to generate (default 20)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Number of threads (default: all processors)", "N" },
+    { "adapter", 'a', 0, G_OPTION_ARG_STRING_ARRAY, &adapters,
+      "Load the PEFT adapter folder DIR under NAME (repeatable)", "NAME=DIR" },
+    { "active", 0, 0, G_OPTION_ARG_STRING, &active,
+      "Adapter to run (default: the first --adapter)", "NAME" },
     G_OPTION_ENTRY_NULL,
   };
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) prompt = g_array_new (FALSE, FALSE, sizeof (gint64));
   g_autoptr(PeftqCausalLM) model = NULL;
+  g_autoptr(PeftqPeftModel) peft_model = NULL;
   g_autofree gint64 *tokens = NULL;
   gsize n_tokens = 0;
 
@@ -89,6 +96,12 @@ peftq_tool_generate (int    argc,
 
   model = peftq_causal_lm_load (model_dir, &error);
   if (model == NULL)
+    {
+      peftq_tool_print_error (error);
+      return 1;
+    }
+
+  if (!peftq_tool_load_adapters (PEFTQ_MODULE (model), adapters, active, &peft_model, &error))
     {
       peftq_tool_print_error (error);
       return 1;
