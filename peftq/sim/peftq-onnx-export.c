@@ -20,6 +20,9 @@
 #include "peftq-rms-norm.h"
 #include "peftq-rotary-embedding.h"
 #include "peftq-softmax.h"
+#include "peftq-adapter.h"
+#include "peftq-lora-layer.h"
+#include "peftq-peft-lora-layer.h"
 
 #include <math.h>
 #include <string.h>
@@ -418,6 +421,33 @@ collect_parameters (Exporter *self)
           info->owner = module;
           info->param = intern (self, names[j]);
           g_hash_table_insert (self->params, raw, info);
+        }
+    }
+}
+
+/* Names the scaling tensor of every adapter of every AIMET LoRA layer
+ * `<mul_scale path>.scaling`, before the trace is turned into nodes. */
+static void
+name_lora_scalings (Exporter *self)
+{
+  g_autoptr(GPtrArray) modules = peftq_module_list_modules (self->root);
+
+  for (guint i = 0; i < modules->len; i++)
+    {
+      PeftqModule *module = g_ptr_array_index (modules, i);
+
+      if (!PEFTQ_IS_LORA_LAYER (module))
+        continue;
+
+      for (guint j = 0; j < peftq_lora_layer_get_n_adapters (PEFTQ_LORA_LAYER (module)); j++)
+        {
+          PeftqTensor *scaling = peftq_lora_layer_get_scaling_tensor (PEFTQ_LORA_LAYER (module), j);
+          PeftqModule *mul_scale = peftq_lora_layer_get_mul_scale (PEFTQ_LORA_LAYER (module), j);
+          g_autofree char *qualified = peftq_module_dup_qualified_name (mul_scale);
+          g_autofree char *base = g_strconcat (qualified, ".scaling", NULL);
+
+          if (!g_hash_table_contains (self->tensor_names, scaling))
+            g_hash_table_insert (self->tensor_names, scaling, (gpointer) claim_tensor_name (self, base));
         }
     }
 }
@@ -1056,6 +1086,76 @@ export_gpt2_model (Exporter   *self,
   emit (self, block, "Identity", tensor_name (self, target, block, "Identity"), positions, NULL);
 }
 
+/* AIMET's LoRA layer feeds each adapter's scaling to input 1 of `mul_scale`. It becomes
+ * the initializer `<mul_scale path>.scaling`, so that a runtime can swap it with the
+ * adapter's weights instead of finding it baked into the graph. */
+static void
+export_lora_layer (Exporter   *self,
+                   TraceEvent *event)
+{
+  PeftqLoraLayer *layer = PEFTQ_LORA_LAYER (event->module);
+
+  for (guint i = 0; i < peftq_lora_layer_get_n_adapters (layer); i++)
+    {
+      PeftqModule *mul_scale = peftq_lora_layer_get_mul_scale (layer, i);
+      TraceEvent *mul_event = g_hash_table_lookup (self->last_events, mul_scale);
+      PeftqTensor *scaling;
+      const char *name;
+
+      if (mul_event == NULL || mul_event->inputs->len != 2)
+        continue;
+      scaling = g_ptr_array_index (mul_event->inputs, 1);
+      if (is_defined (self, scaling))
+        continue;
+
+      /* name_lora_scalings() named the tensor before mul_scale's node used it. */
+      name = tensor_name (self, scaling, NULL, NULL);
+      peftq_onnx_builder_add_initializer (self->builder, name, scaling);
+      g_hash_table_add (self->produced, (gpointer) name);
+    }
+}
+
+/* PEFT's LoRA layer adds lora_B (lora_A (x)) · scaling to the base output for each
+ * active adapter, in adapter order, without modules for these steps. */
+static void
+export_peft_lora_layer (Exporter   *self,
+                        TraceEvent *event)
+{
+  PeftqModule *block = event->module;
+  PeftqPeftLoraLayer *layer = PEFTQ_PEFT_LORA_LAYER (block);
+  TraceEvent *base = g_hash_table_lookup (self->last_events, peftq_peft_lora_layer_get_base_layer (layer));
+  g_autoptr(GPtrArray) active = g_ptr_array_new ();
+  const char *result;
+
+  if (base == NULL || is_defined (self, event->output))
+    return;
+
+  for (guint i = 0; i < peftq_peft_lora_layer_get_n_adapters (layer); i++)
+    {
+      TraceEvent *lora_b = g_hash_table_lookup (self->last_events, peftq_peft_lora_layer_get_lora_b (layer, i));
+
+      if (!peftq_adapter_get_active (peftq_peft_lora_layer_get_adapter (layer, i)))
+        continue;
+      if (lora_b == NULL)
+        return;
+      g_ptr_array_add (active, GUINT_TO_POINTER (i));
+    }
+
+  result = tensor_name (self, base->output, NULL, NULL);
+  for (guint k = 0; k < active->len; k++)
+    {
+      guint i = GPOINTER_TO_UINT (g_ptr_array_index (active, k));
+      TraceEvent *lora_b = g_hash_table_lookup (self->last_events, peftq_peft_lora_layer_get_lora_b (layer, i));
+      float scaling = (float) peftq_peft_lora_layer_get_scaling (layer, i);
+      const char *scaled = EMIT_TMP (self, block, "Mul", tensor_name (self, lora_b->output, NULL, NULL),
+                                     const_float (self, block, scaling));
+      const char *output = k + 1 == active->len ? tensor_name (self, event->output, block, "Add")
+                                                : new_tensor (self, block, "Add");
+
+      result = emit (self, block, "Add", output, result, scaled, NULL)->output;
+    }
+}
+
 static gboolean
 export_event (Exporter    *self,
               TraceEvent  *event,
@@ -1087,6 +1187,10 @@ export_event (Exporter    *self,
     ok = export_softmax (self, event, error);
   else if (PEFTQ_IS_ROTARY_EMBEDDING (module))
     ok = export_rotary_embedding (self, event, error);
+  else if (PEFTQ_IS_LORA_LAYER (module))
+    export_lora_layer (self, event);
+  else if (PEFTQ_IS_PEFT_LORA_LAYER (module))
+    export_peft_lora_layer (self, event);
   else if (PEFTQ_IS_ATTENTION (module))
     export_attention (self, event);
   else if (g_strcmp0 (type_name, "GPT2Attention") == 0)
@@ -1427,6 +1531,7 @@ peftq_onnx_export_module (PeftqModule  *root,
   g_hash_table_insert (self->tensor_names, output, (gpointer) output_name_text);
   g_hash_table_add (self->names_in_use, (gpointer) output_name_text);
 
+  name_lora_scalings (self);
   for (guint i = 0; i < self->events->len; i++)
     if (!export_event (self, g_ptr_array_index (self->events, i), error))
       goto out;

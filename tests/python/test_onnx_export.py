@@ -303,3 +303,51 @@ def test_failed_export_leaves_existing_file(tmp_path):
         root.export_onnx(float_tensor(np.ones((1, 1, 2, 2))), str(path))
 
     assert path.read_bytes() == b"earlier export"
+
+
+def load_stories_lora(replace):
+    model = Peftq.PeftModel.new(Peftq.CausalLM.load(data_path("stories260K")))
+    model.load_adapter(data_path("stories260K-adapters", "qv_r4"), None)
+    if replace:
+        replaced, count = Peftq.replace_lora_layers_with_quantizable_layers(model)
+        assert replaced
+        assert count == 10
+    return model
+
+
+def lora_eval_ids():
+    source = Peftq.SafetensorsFile.open(data_path("expected", "eval_input_ids.safetensors"))
+    data = source.get_tensor("input_ids").get_bytes().get_data()
+    return np.frombuffer(data, dtype=np.int64).reshape(1, -1)
+
+
+@pytest.mark.parametrize("replace", [False, True], ids=["peft-layers", "aimet-layers"])
+def test_stories_lora_runs_in_onnxruntime(replace, tmp_path):
+    model = load_stories_lora(replace)
+    path = str(tmp_path / "lora.onnx")
+    model.export_onnx(ids_tensor(dummy_ids(512)), path)
+    onnx.checker.check_model(path, full_check=True)
+    expected = to_numpy(model.forward_one(None, ids_tensor(lora_eval_ids())))
+    actual = run_onnxruntime(path, "input_ids", lora_eval_ids(), tmp_path)
+    difference = float(np.abs(actual - expected).max())
+    print("max abs difference LoRA %s: %g" % ("aimet" if replace else "peft", difference))
+
+    assert actual.shape == expected.shape
+    assert difference <= TOLERANCE
+
+
+def test_stories_lora_initializer_names(tmp_path):
+    model = load_stories_lora(True)
+    path = str(tmp_path / "lora.onnx")
+    model.export_onnx(ids_tensor(dummy_ids(512)), path)
+    loaded = Peftq.OnnxModel.load(path)
+    initializers = set(loaded.get_initializer_names())
+    layer = "base_model.model.model.layers.0.self_attn.q_proj"
+
+    assert layer + ".base_layer.weight" in initializers
+    assert layer + ".lora_A.0.weight" in initializers
+    assert layer + ".lora_B.0.weight" in initializers
+    assert layer + ".mul_scale.scaling" in initializers
+    assert layer + ".lora_A.0" in set(loaded.get_module_names())
+    scaling = to_numpy(loaded.get_initializer(layer + ".mul_scale.scaling"))
+    assert scaling.shape == ()
