@@ -1033,8 +1033,7 @@ export_attention (Exporter   *self,
   emit_merge_heads (self, block, av_matmul->output, g_ptr_array_index (o_proj->inputs, 0));
 }
 
-/* NOTE: the GPT-2 blocks are mapped from reading peftq-gpt2.c; no test exports a
- * GPT-2 model yet, because the test data has none. */
+/* GPT-2's attention splits the fused c_attn output into q, k and v itself. */
 static void
 export_gpt2_attention (Exporter   *self,
                        TraceEvent *event)

@@ -351,3 +351,68 @@ def test_stories_lora_initializer_names(tmp_path):
     assert layer + ".lora_A.0" in set(loaded.get_module_names())
     scaling = to_numpy(loaded.get_initializer(layer + ".mul_scale.scaling"))
     assert scaling.shape == ()
+
+
+def write_safetensors(path, arrays):
+    """Writes float32 arrays in the safetensors layout, without the library."""
+    header = {}
+    blobs = []
+    offset = 0
+    for name, value in arrays.items():
+        blob = np.ascontiguousarray(value, dtype=np.float32).tobytes()
+        header[name] = {"dtype": "F32", "shape": list(value.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as out:
+        out.write(len(text).to_bytes(8, "little"))
+        out.write(text)
+        for blob in blobs:
+            out.write(blob)
+
+
+def write_gpt2_folder(folder, activation):
+    embed, layers, vocab, positions = 32, 2, 50, 64
+    rng = np.random.default_rng(7)
+    shapes = {"wte.weight": (vocab, embed), "wpe.weight": (positions, embed),
+              "ln_f.weight": (embed,), "ln_f.bias": (embed,)}
+    for i in range(layers):
+        prefix = "h.%d." % i
+        shapes.update({
+            prefix + "ln_1.weight": (embed,), prefix + "ln_1.bias": (embed,),
+            prefix + "attn.c_attn.weight": (embed, 3 * embed), prefix + "attn.c_attn.bias": (3 * embed,),
+            prefix + "attn.c_proj.weight": (embed, embed), prefix + "attn.c_proj.bias": (embed,),
+            prefix + "ln_2.weight": (embed,), prefix + "ln_2.bias": (embed,),
+            prefix + "mlp.c_fc.weight": (embed, 4 * embed), prefix + "mlp.c_fc.bias": (4 * embed,),
+            prefix + "mlp.c_proj.weight": (4 * embed, embed), prefix + "mlp.c_proj.bias": (embed,),
+        })
+    arrays = {name: 0.2 * rng.standard_normal(shape) for name, shape in shapes.items()}
+    for name in arrays:
+        if ".ln_" in name and name.endswith("weight") or name == "ln_f.weight":
+            arrays[name] += 1.0
+    os.makedirs(folder, exist_ok=True)
+    write_safetensors(os.path.join(folder, "model.safetensors"), arrays)
+    config = {
+        "architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": embed,
+        "n_layer": layers, "n_head": 4, "n_positions": positions, "vocab_size": vocab,
+        "layer_norm_epsilon": 1e-5, "activation_function": activation,
+    }
+    with open(os.path.join(folder, "config.json"), "w") as out:
+        json.dump(config, out)
+
+
+@pytest.mark.parametrize("activation", ["gelu_new", "gelu", "relu"])
+def test_gpt2_runs_in_onnxruntime(activation, tmp_path):
+    folder = str(tmp_path / "gpt2")
+    write_gpt2_folder(folder, activation)
+    model = Peftq.CausalLM.load(folder)
+    path = str(tmp_path / "gpt2.onnx")
+    model.export_onnx(ids_tensor(dummy_ids(50)), path)
+    onnx.checker.check_model(path, full_check=True)
+    loaded = Peftq.OnnxModel.load(path)
+
+    assert "transformer.h.0.attn.c_attn.weight" in set(loaded.get_initializer_names())
+    assert "transformer.wpe" in set(loaded.get_module_names())
+    rng = np.random.default_rng(11)
+    check_against_forward(model, path, rng.integers(0, 50, (2, 13)), tmp_path)
