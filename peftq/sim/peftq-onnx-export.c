@@ -1333,6 +1333,7 @@ add_nodes (Exporter   *self,
   g_autoptr(GHashTable) leaves = g_hash_table_new (NULL, NULL);
   g_autoptr(GHashTable) used = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autofree guint *depth = g_new0 (guint, MAX (self->nodes->len, 1));
+  g_auto(GStrv) names = g_new0 (char *, self->nodes->len + 1);
 
   for (guint i = 0; i < self->nodes->len; i++)
     {
@@ -1359,39 +1360,60 @@ add_nodes (Exporter   *self,
         }
     }
 
+  /* Depth from the module's input: one more than the deepest producer of the same
+   * module, which the topological order has already placed. Constant nodes read no
+   * input, so they add no depth. */
   for (guint k = 0; k < order->len; k++)
     {
       guint index = g_array_index (order, guint, k);
       ExportNode *node = g_ptr_array_index (self->nodes, index);
-      guint n_nodes = GPOINTER_TO_UINT (g_hash_table_lookup (counts, node->module_name));
-      g_autofree const char **inputs = g_new0 (const char *, node->inputs->len + 1);
-      const char *outputs[2] = { node->output, NULL };
-      g_autofree char *base = NULL;
-      g_autofree char *name = NULL;
-      PeftqOnnxNode *onnx_node;
 
-      /* Depth from the module's input: one more than the deepest producer of the same
-       * module, which the topological order has already placed. */
       for (guint j = 0; j < node->inputs->len; j++)
         {
           ExportNode *source = g_hash_table_lookup (producer, g_ptr_array_index (node->inputs, j));
 
-          inputs[j] = g_ptr_array_index (node->inputs, j);
-          if (source != NULL && strcmp (source->module_name, node->module_name) == 0)
+          if (source != NULL && source->value == NULL && strcmp (source->module_name, node->module_name) == 0)
             depth[index] = MAX (depth[index], depth[source->index] + 1);
         }
+    }
 
-      base = peftq_onnx_node_name_for_module (node->module_name, depth[index], n_nodes,
-                                              g_hash_table_contains (leaves, node));
-      /* A repeated bare name would get a `-k` suffix that no longer maps back to the
-       * module, so repeats of a module with several nodes keep an explicit `#depth`. */
-      if (n_nodes > 1 && strchr (base, '#') == NULL && g_hash_table_contains (used, base))
-        {
-          g_free (base);
-          base = g_strdup_printf ("%s#%u", node->module_name, depth[index]);
-        }
-      name = peftq_onnx_name_make_unique (used, base);
-      onnx_node = peftq_onnx_builder_add_node (self->builder, node->op_type, name, inputs, outputs);
+  /* Operators claim names before Constant nodes, so that a module's bare name goes to
+   * its first operator. */
+  for (guint pass = 0; pass < 2; pass++)
+    for (guint k = 0; k < order->len; k++)
+      {
+        guint index = g_array_index (order, guint, k);
+        ExportNode *node = g_ptr_array_index (self->nodes, index);
+        guint n_nodes = GPOINTER_TO_UINT (g_hash_table_lookup (counts, node->module_name));
+        g_autofree char *base = NULL;
+
+        if ((node->value != NULL) != (pass == 1))
+          continue;
+
+        base = peftq_onnx_node_name_for_module (node->module_name, depth[index], n_nodes,
+                                                g_hash_table_contains (leaves, node));
+        /* A repeated bare name would get a `-k` suffix that no longer maps back to the
+         * module, so repeats of a module with several nodes keep an explicit `#depth`. */
+        if (n_nodes > 1 && strchr (base, '#') == NULL && g_hash_table_contains (used, base))
+          {
+            g_free (base);
+            base = g_strdup_printf ("%s#%u", node->module_name, depth[index]);
+          }
+        names[index] = peftq_onnx_name_make_unique (used, base);
+      }
+
+  for (guint k = 0; k < order->len; k++)
+    {
+      guint index = g_array_index (order, guint, k);
+      ExportNode *node = g_ptr_array_index (self->nodes, index);
+      g_autofree const char **inputs = g_new0 (const char *, node->inputs->len + 1);
+      const char *outputs[2] = { node->output, NULL };
+      PeftqOnnxNode *onnx_node;
+
+      for (guint j = 0; j < node->inputs->len; j++)
+        inputs[j] = g_ptr_array_index (node->inputs, j);
+
+      onnx_node = peftq_onnx_builder_add_node (self->builder, node->op_type, names[index], inputs, outputs);
       if (node->value != NULL)
         peftq_onnx_node_add_tensor (onnx_node, "value", node->value);
 

@@ -154,6 +154,9 @@ def test_demo_names_map_back_to_modules(demo_model, tmp_path):
         assert module in modules
     for name in node_names:
         assert demo_model.find_module(Peftq.onnx_node_name_to_module_name(name)) is not None, name
+    for index in range(loaded.get_n_nodes()):
+        if loaded.get_node_name(index) in modules:
+            assert loaded.get_node_op_type(index) != "Constant", loaded.get_node_name(index)
     assert loaded.get_module_node_names("model.layers.0.self_attn.q_proj") == [
         "model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.q_proj#1.end"]
 
