@@ -28,14 +28,16 @@
 #include <string.h>
 
 /* How the export works: the model's own forward pass runs once on the dummy input with a
- * recorder installed in its context. Every module reports its inputs and its output;
- * tensors are identified by their object, which the recording keeps alive. Afterwards,
- * each leaf module becomes the ONNX nodes that compute the same function of its input
- * names, and the blocks that compute tensors between their children (splitting heads,
- * the causal mask, position ids) get nodes for those steps. Shapes that depend on the
- * batch size or the sequence length are always read from the tensors at run time
- * (Shape, Range, Reshape with 0 and -1), never copied from the dummy input. The nodes
- * are then sorted topologically and named after their modules. */
+ * recorder installed in its context. Every module reports its inputs and its output, and
+ * tensors are identified by their object. Each leaf module then becomes ONNX nodes, and
+ * the blocks that compute tensors between their children (splitting heads, the causal
+ * mask, position ids) get nodes for those steps. Shapes that depend on the batch size or
+ * the sequence length are read at run time (Shape, Range, Reshape with 0 to copy an
+ * axis), never copied from the dummy input. The nodes are then sorted topologically and
+ * named after their modules.
+ *
+ * NOTE: the recording keeps every intermediate tensor of the traced pass alive until the
+ * export ends, so a short dummy input keeps the memory use low. */
 
 typedef struct
 {
@@ -146,8 +148,8 @@ intern (Exporter   *self,
   return g_string_chunk_insert_const (self->strings, text);
 }
 
-/* The name that node names of @module start with: its qualified name, or its type name
- * for the root. */
+/* Returns the name that node names of @module start with: its qualified name, or its
+ * type name for the root. */
 static const char *
 module_node_prefix (Exporter    *self,
                     PeftqModule *module)
@@ -179,8 +181,8 @@ claim_tensor_name (Exporter   *self,
   return name;
 }
 
-/* A new intermediate tensor name for an @op_type node of @module, in the style of
- * PyTorch's exporter: `/model/layers.0/mlp/act_fn/Sigmoid_output_0`. */
+/* Returns a new intermediate tensor name for an @op_type node of @module, in the style
+ * of PyTorch's exporter: `/model/layers.0/mlp/act_fn/Sigmoid_output_0`. */
 static const char *
 new_tensor (Exporter    *self,
             PeftqModule *module,
@@ -193,7 +195,7 @@ new_tensor (Exporter    *self,
   return claim_tensor_name (self, base);
 }
 
-/* The name of a traced tensor. A tensor seen for the first time gets a name made from
+/* Returns the name of a traced tensor. A tensor seen for the first time gets a name made from
  * @module and @op_type, or an anonymous one when @module is NULL. */
 static const char *
 tensor_name (Exporter    *self,
@@ -287,7 +289,7 @@ attr_ints (ExportNode   *node,
   g_array_append_val (node->attrs, attr);
 }
 
-/* A Constant node of @module, shared by the nodes of that module that use the same
+/* Returns the output of a Constant node of @module, shared by the nodes of that module that use the same
  * values. Constants are node attributes, which stay inside the model file even when the
  * initializers go to external data, so that shape inference can read them. */
 static const char *
@@ -356,7 +358,7 @@ const_float (Exporter    *self,
   return const_tensor (self, module, PEFTQ_DTYPE_F32, &value, 1, TRUE);
 }
 
-/* The initializer of parameter @param of @module, added on first use with the value that
+/* Returns the initializer of parameter @param of @module, added on first use with the value that
  * the forward pass uses. */
 static const char *
 param_input (Exporter     *self,
@@ -1200,8 +1202,8 @@ export_event (Exporter    *self,
     {
       g_autoptr(GPtrArray) children = peftq_module_get_children (module);
 
-      /* Other blocks only pass tensors between their children; a tensor that one
-       * computes itself is found undefined after the trace. */
+      /* Other blocks only pass tensors between their children. A tensor that such a
+       * block computes itself is reported as undefined after the trace. */
       if (children->len == 0)
         {
           g_autofree char *description = peftq_module_dup_description (module);
