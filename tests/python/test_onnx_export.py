@@ -157,6 +157,11 @@ def test_demo_names_map_back_to_modules(demo_model, tmp_path):
     for index in range(loaded.get_n_nodes()):
         if loaded.get_node_name(index) in modules:
             assert loaded.get_node_op_type(index) != "Constant", loaded.get_node_name(index)
+    norm_outputs = loaded.get_module_output_names("model.layers.0.input_layernorm")
+    assert len(norm_outputs) == 1
+    assert loaded.get_module_input_names("model.layers.0.self_attn.q_proj") == norm_outputs
+    assert loaded.get_module_input_names("model.embed_tokens") == ["input_ids"]
+    assert loaded.get_module_output_names("lm_head") == ["logits"]
     assert loaded.get_module_node_names("model.layers.0.self_attn.q_proj") == [
         "model.layers.0.self_attn.q_proj", "model.layers.0.self_attn.q_proj#1.end"]
 
