@@ -278,6 +278,62 @@ test_demo_model (void)
   peftq_test_remove_dir (dir);
 }
 
+/* Both LoRA layouts on stories260K with the adapter qv_r4: the AIMET layout names the
+ * adapter weights `lora_A.0` and writes each scaling as an initializer. */
+static void
+test_lora_layers (gconstpointer data)
+{
+  gboolean replace = GPOINTER_TO_INT (data);
+  g_autofree char *model_dir = peftq_test_get_data_path ("stories260K");
+  g_autofree char *adapter_dir = peftq_test_get_data_path ("stories260K-adapters/qv_r4");
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(PeftqCausalLM) lm = NULL;
+  g_autoptr(PeftqPeftModel) model = NULL;
+  PeftqAdapter *adapter;
+  g_autoptr(PeftqOnnxModel) onnx_model = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *layer = "base_model.model.model.layers.0.self_attn.q_proj";
+  g_autofree char *lora_a = NULL;
+  g_autofree char *scaling = NULL;
+  gint64 values[5] = { 1, 20, 300, 4, 50 };
+  gint64 shape[2] = { 1, 5 };
+  g_autoptr(GBytes) bytes = g_bytes_new (values, sizeof values);
+  g_autoptr(PeftqTensor) ids = peftq_tensor_new_from_bytes (PEFTQ_DTYPE_I64, shape, 2, bytes, NULL);
+
+  if (model_dir == NULL || adapter_dir == NULL)
+    return;
+
+  lm = peftq_causal_lm_load (model_dir, &error);
+  g_assert_no_error (error);
+  model = peftq_peft_model_new (PEFTQ_MODULE (lm));
+  adapter = peftq_peft_model_load_adapter (model, adapter_dir, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (adapter);
+  if (replace)
+    {
+      guint n_replaced = 0;
+
+      g_assert_true (peftq_replace_lora_layers_with_quantizable_layers (PEFTQ_MODULE (model), &n_replaced, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (n_replaced, ==, 10);
+    }
+
+  dir = peftq_test_make_temp_dir ();
+  path = g_build_filename (dir, "lora.onnx", NULL);
+  g_assert_true (peftq_module_export_onnx (PEFTQ_MODULE (model), ids, path, &error));
+  g_assert_no_error (error);
+  onnx_model = peftq_onnx_model_load (path, &error);
+  g_assert_no_error (error);
+
+  lora_a = g_strconcat (layer, replace ? ".lora_A.0.weight" : ".lora_A.default.weight", NULL);
+  g_assert_true (peftq_onnx_model_has_initializer (onnx_model, lora_a));
+  scaling = g_strconcat (layer, ".mul_scale.scaling", NULL);
+  g_assert_cmpint (peftq_onnx_model_has_initializer (onnx_model, scaling), ==, replace);
+
+  peftq_test_remove_dir (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -301,6 +357,8 @@ main (int    argc,
   g_test_add_func ("/onnx-export/unwritable-path", test_unwritable_path);
   g_test_add_func ("/onnx-export/bad-dummy-input", test_bad_dummy_input);
   g_test_add_func ("/onnx-export/demo-model", test_demo_model);
+  g_test_add_data_func ("/onnx-export/lora/peft-layers", GINT_TO_POINTER (FALSE), test_lora_layers);
+  g_test_add_data_func ("/onnx-export/lora/aimet-layers", GINT_TO_POINTER (TRUE), test_lora_layers);
 
   return g_test_run ();
 }
