@@ -310,3 +310,67 @@ peftq_conv2d_new (guint    in_channels,
   return peftq_conv2d_new_full (in_channels, out_channels, kernel_size, kernel_size,
                                 stride, stride, padding, padding, groups, bias);
 }
+
+/**
+ * peftq_conv2d_get_stride:
+ * @self: a Conv2d module
+ * @height: (out) (optional): return location for the vertical stride
+ * @width: (out) (optional): return location for the horizontal stride
+ *
+ * Gets the stride of the convolution.
+ *
+ * Since: 1.0
+ */
+void
+peftq_conv2d_get_stride (PeftqConv2d *self,
+                         guint       *height,
+                         guint       *width)
+{
+  g_return_if_fail (PEFTQ_IS_CONV2D (self));
+
+  if (height != NULL)
+    *height = self->stride[0];
+  if (width != NULL)
+    *width = self->stride[1];
+}
+
+/**
+ * peftq_conv2d_get_padding:
+ * @self: a Conv2d module
+ * @height: (out) (optional): return location for the zero padding above and below
+ * @width: (out) (optional): return location for the zero padding left and right
+ *
+ * Gets the zero padding that the convolution adds on each side of its input.
+ *
+ * Since: 1.0
+ */
+void
+peftq_conv2d_get_padding (PeftqConv2d *self,
+                          guint       *height,
+                          guint       *width)
+{
+  g_return_if_fail (PEFTQ_IS_CONV2D (self));
+
+  if (height != NULL)
+    *height = self->padding[0];
+  if (width != NULL)
+    *width = self->padding[1];
+}
+
+/**
+ * peftq_conv2d_get_groups:
+ * @self: a Conv2d module
+ *
+ * Gets the number of groups that the channels are split into.
+ *
+ * Returns: the group count
+ *
+ * Since: 1.0
+ */
+guint
+peftq_conv2d_get_groups (PeftqConv2d *self)
+{
+  g_return_val_if_fail (PEFTQ_IS_CONV2D (self), 1);
+
+  return self->groups;
+}

@@ -34,5 +34,15 @@ PeftqModule *peftq_conv2d_new_full (guint    in_channels,
                                     guint    padding_width,
                                     guint    groups,
                                     gboolean bias) G_GNUC_WARN_UNUSED_RESULT;
+PEFTQ_AVAILABLE_IN_ALL
+void         peftq_conv2d_get_stride  (PeftqConv2d *self,
+                                       guint       *height,
+                                       guint       *width);
+PEFTQ_AVAILABLE_IN_ALL
+void         peftq_conv2d_get_padding (PeftqConv2d *self,
+                                       guint       *height,
+                                       guint       *width);
+PEFTQ_AVAILABLE_IN_ALL
+guint        peftq_conv2d_get_groups  (PeftqConv2d *self);
 
 G_END_DECLS

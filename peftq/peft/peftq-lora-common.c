@@ -73,6 +73,19 @@ peftq_lora_base_get_shape (PeftqModule        *module,
       shape->in_features = dims[1];
       shape->kernel[0] = dims[2];
       shape->kernel[1] = dims[3];
+      if (PEFTQ_IS_CONV2D (module))
+        {
+          peftq_conv2d_get_stride (PEFTQ_CONV2D (module), &shape->stride[0], &shape->stride[1]);
+          peftq_conv2d_get_padding (PEFTQ_CONV2D (module), &shape->padding[0], &shape->padding[1]);
+        }
+      else
+        {
+          /* A Conv2d of a tree built from weight shapes alone: the weights do not record
+           * stride and padding, so assume stride 1 and "same" padding. */
+          shape->stride[0] = shape->stride[1] = 1;
+          shape->padding[0] = (guint) (dims[2] - 1) / 2;
+          shape->padding[1] = (guint) (dims[3] - 1) / 2;
+        }
       break;
     case PEFTQ_LORA_BASE_NONE:
     default:
@@ -179,14 +192,11 @@ peftq_lora_new_projection (const PeftqLoraBaseShape *shape,
       if (is_b)
         conv = peftq_conv2d_new (r, (guint) shape->out_features, 1, 1, 0, 1, FALSE);
       else
-        /* PEFT gives lora_A the base layer's kernel, stride and padding.
-         * TODO: read the base's stride and padding once PeftqConv2d exposes them. Until
-         * then lora_A uses stride 1 and "same" padding, so a base layer with other
-         * values fails at the forward pass with a shape mismatch. */
+        /* PEFT gives lora_A the base layer's kernel, stride and padding. */
         conv = peftq_conv2d_new_full ((guint) shape->in_features, r,
-                                      (guint) shape->kernel[0], (guint) shape->kernel[1], 1, 1,
-                                      (guint) (shape->kernel[0] - 1) / 2,
-                                      (guint) (shape->kernel[1] - 1) / 2, 1, FALSE);
+                                      (guint) shape->kernel[0], (guint) shape->kernel[1],
+                                      shape->stride[0], shape->stride[1],
+                                      shape->padding[0], shape->padding[1], 1, FALSE);
       if (!peftq_module_set_parameter (conv, "weight", weight, error))
         return NULL;
       return g_steal_pointer (&conv);

@@ -22,6 +22,8 @@ typedef struct
   gint64 in_features;   /* in_channels / groups for Conv2d */
   gint64 out_features;
   gint64 kernel[2];     /* Conv2d kernel size, 1 x 1 otherwise */
+  guint stride[2];      /* Conv2d stride, which lora_A copies */
+  guint padding[2];     /* Conv2d zero padding, which lora_A copies */
 } PeftqLoraBaseShape;
 
 PeftqLoraBaseKind peftq_lora_base_kind       (PeftqModule        *module);

@@ -735,13 +735,20 @@ test_replaced_module_type (void)
   g_assert_finalize_object (g_steal_pointer (&peft_model));
 }
 
-static void
-test_conv2d_lora (void)
+typedef struct
 {
+  guint stride;
+  guint padding;
+} ConvGeometry;
+
+static void
+test_conv2d_lora (gconstpointer data)
+{
+  const ConvGeometry *geometry = data;
   g_autoptr(GRand) rand = g_rand_new_with_seed (11);
   g_autoptr(PeftqModule) root = peftq_module_new ();
-  g_autoptr(PeftqModule) conv = peftq_conv2d_new (3, 4, 3, 1, 1, 1, TRUE);
-  g_autoptr(PeftqModule) delta_conv = peftq_conv2d_new (3, 4, 3, 1, 1, 1, FALSE);
+  g_autoptr(PeftqModule) conv = peftq_conv2d_new (3, 4, 3, geometry->stride, geometry->padding, 1, TRUE);
+  g_autoptr(PeftqModule) delta_conv = peftq_conv2d_new (3, 4, 3, geometry->stride, geometry->padding, 1, FALSE);
   g_autoptr(PeftqPeftModel) peft_model = NULL;
   g_autoptr(PeftqLoraConfig) config = NULL;
   g_autoptr(GError) error = NULL;
@@ -774,6 +781,16 @@ test_conv2d_lora (void)
 
   layer = PEFTQ_PEFT_LORA_LAYER (peftq_module_find_module (PEFTQ_MODULE (peft_model), "base_model.model.conv"));
   g_assert_cmpstr (peftq_module_get_type_name (peftq_peft_lora_layer_get_lora_a (layer, 0)), ==, "Conv2d");
+  {
+    guint stride_height;
+    guint padding_width;
+
+    /* lora_A copies the base layer's stride and padding, as PEFT does. */
+    peftq_conv2d_get_stride (PEFTQ_CONV2D (peftq_peft_lora_layer_get_lora_a (layer, 0)), &stride_height, NULL);
+    peftq_conv2d_get_padding (PEFTQ_CONV2D (peftq_peft_lora_layer_get_lora_a (layer, 0)), NULL, &padding_width);
+    g_assert_cmpuint (stride_height, ==, geometry->stride);
+    g_assert_cmpuint (padding_width, ==, geometry->padding);
+  }
   g_assert_true (peftq_peft_lora_layer_set_adapter_weights (layer, 0, a, b, &error));
   g_assert_no_error (error);
 
@@ -809,7 +826,13 @@ main (int argc, char *argv[])
   g_test_add_func ("/peftq/peft-model/save-after-adaptation", test_save_after_adaptation_and_reload);
   g_test_add_func ("/peftq/peft-model/load-lora-weights-missing", test_load_lora_weights_missing);
   g_test_add_func ("/peftq/peft-model/replaced-module-type", test_replaced_module_type);
-  g_test_add_func ("/peftq/peft-model/conv2d-lora", test_conv2d_lora);
+  {
+    static const ConvGeometry same_size = { 1, 1 };
+    static const ConvGeometry strided = { 2, 0 };
+
+    g_test_add_data_func ("/peftq/peft-model/conv2d-lora", &same_size, test_conv2d_lora);
+    g_test_add_data_func ("/peftq/peft-model/conv2d-lora-strided", &strided, test_conv2d_lora);
+  }
 
   return g_test_run ();
 }
