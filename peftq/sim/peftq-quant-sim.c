@@ -9,6 +9,7 @@
 #include "peftq-error.h"
 #include "peftq-forward-context-private.h"
 #include "peftq-min-max-analyzer.h"
+#include "peftq-onnx-builder-private.h"
 #include "peftq-onnx-export-private.h"
 #include "peftq-percentile-analyzer.h"
 #include "peftq-sqnr-analyzer.h"
@@ -2320,7 +2321,8 @@ peftq_quant_sim_export (PeftqQuantSim  *self,
 
   if (export_model)
     {
-      if (!peftq_onnx_export_module (self->model, dummy_input, onnx_path, error))
+      if (!peftq_onnx_export_module (self->model, dummy_input, onnx_path,
+                                     PEFTQ_ONNX_EXTERNAL_DATA_THRESHOLD, error))
         return FALSE;
     }
   else if (!g_file_test (onnx_path, G_FILE_TEST_EXISTS))

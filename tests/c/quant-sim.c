@@ -152,7 +152,6 @@ fixture_tear_down (Fixture       *fixture,
   peftq_test_remove_dir (fixture->dir);
   g_free (fixture->dir);
   g_rand_free (fixture->rand);
-  peftq_onnx_export_set_override (NULL, NULL);
 }
 
 static gboolean
@@ -209,54 +208,6 @@ dup_encoding (Fixture    *fixture,
   PeftqEncoding *encoding = peftq_affine_quantizer_get_encoding (quantizer (fixture, name));
 
   return encoding != NULL ? peftq_encoding_ref (encoding) : NULL;
-}
-
-/* A stand-in for the ONNX tracer: one node per leaf module, named after it, with
- * initializers named "<module>.<param>". */
-static gboolean
-write_toy_onnx (PeftqModule  *model,
-                PeftqTensor  *dummy_input,
-                const char   *path,
-                gpointer      user_data,
-                GError      **error)
-{
-  g_autoptr(PeftqOnnxBuilder) builder = peftq_onnx_builder_new ("toy");
-  gint64 shape[2] = { 10, 10 };
-  PeftqModule *base = peftq_module_find_module (model, LINEAR ".base_layer");
-  PeftqModule *lora_a = peftq_module_find_module (model, LINEAR ".lora_A.0");
-  PeftqModule *lora_b = peftq_module_find_module (model, LINEAR ".lora_B.0");
-  g_autoptr(PeftqTensor) scale = NULL;
-  const float four = 4.0f;
-  const char *base_in[] = { "input", LINEAR ".base_layer.weight", LINEAR ".base_layer.bias", NULL };
-  const char *base_out[] = { "/base_layer/Gemm_output_0", NULL };
-  const char *a_in[] = { "input", LINEAR ".lora_A.0.weight", NULL };
-  const char *a_out[] = { "/lora_A/Gemm_output_0", NULL };
-  const char *mul_in[] = { "/lora_A/Gemm_output_0", "scaling", NULL };
-  const char *mul_out[] = { "/mul_scale/Mul_output_0", NULL };
-  const char *b_in[] = { "/mul_scale/Mul_output_0", LINEAR ".lora_B.0.weight", NULL };
-  const char *b_out[] = { "/lora_B/Gemm_output_0", NULL };
-  const char *add_in[] = { "/base_layer/Gemm_output_0", "/lora_B/Gemm_output_0", NULL };
-  const char *add_out[] = { "output", NULL };
-  PeftqOnnxNode *node;
-
-  scale = peftq_tensor_new_from_floats (&four, 1, NULL, 0, error);
-  peftq_onnx_builder_add_input (builder, "input", PEFTQ_DTYPE_F32, shape, NULL, 2);
-  peftq_onnx_builder_add_output (builder, "output", PEFTQ_DTYPE_F32, shape, NULL, 2);
-  peftq_onnx_builder_add_initializer (builder, LINEAR ".base_layer.weight", peftq_module_get_parameter (base, "weight"));
-  peftq_onnx_builder_add_initializer (builder, LINEAR ".base_layer.bias", peftq_module_get_parameter (base, "bias"));
-  peftq_onnx_builder_add_initializer (builder, LINEAR ".lora_A.0.weight", peftq_module_get_parameter (lora_a, "weight"));
-  peftq_onnx_builder_add_initializer (builder, LINEAR ".lora_B.0.weight", peftq_module_get_parameter (lora_b, "weight"));
-  peftq_onnx_builder_add_initializer (builder, "scaling", scale);
-  node = peftq_onnx_builder_add_node (builder, "Gemm", LINEAR ".base_layer", base_in, base_out);
-  peftq_onnx_node_add_int (node, "transB", 1);
-  node = peftq_onnx_builder_add_node (builder, "Gemm", LINEAR ".lora_A.0", a_in, a_out);
-  peftq_onnx_node_add_int (node, "transB", 1);
-  peftq_onnx_builder_add_node (builder, "Mul", LINEAR ".mul_scale", mul_in, mul_out);
-  node = peftq_onnx_builder_add_node (builder, "Gemm", LINEAR ".lora_B.0", b_in, b_out);
-  peftq_onnx_node_add_int (node, "transB", 1);
-  peftq_onnx_builder_add_node (builder, "Add", LINEAR ".add_lora_to_res", add_in, add_out);
-
-  return peftq_onnx_builder_write (builder, path, PEFTQ_ONNX_EXTERNAL_DATA_THRESHOLD, error);
 }
 
 static gboolean
@@ -416,8 +367,7 @@ test_seed_flow (Fixture       *fixture,
   }
   base_weight_before = dup_encoding (fixture, LINEAR ".base_layer.weight");
 
-  /* Step 8: export with the model. */
-  peftq_onnx_export_set_override (write_toy_onnx, NULL);
+  /* Step 8: export with the model, traced from its forward pass. */
   g_assert_true (peftq_quant_sim_export (fixture->sim, fixture->dir, "model", fixture->dummy, TRUE,
                                          "base_encodings", &error));
   g_assert_no_error (error);
@@ -483,7 +433,7 @@ test_seed_flow (Fixture       *fixture,
     encoding = peftq_encodings_file_get_param_encoding (adapter_file, LINEAR ".lora_A.0.weight");
     g_assert_nonnull (encoding);
     g_assert_cmpuint (peftq_encoding_get_bitwidth (encoding), ==, 16);
-    g_assert_nonnull (peftq_encodings_file_get_activation_encoding (adapter_file, "/lora_A/Gemm_output_0"));
+    g_assert_nonnull (peftq_encodings_file_get_activation_encoding (adapter_file, "/" LINEAR ".lora_A.0/MatMul_output_0"));
     g_assert_nonnull (peftq_encodings_file_get_activation_encoding (adapter_file, "input"));
     g_assert_nonnull (peftq_encodings_file_get_activation_encoding (adapter_file, "output"));
   }
@@ -500,12 +450,6 @@ test_export_without_onnx (Fixture       *fixture,
 
   g_test_summary ("export_model FALSE without an ONNX file fails and keeps earlier files");
   calibrate (fixture);
-
-  /* Without the tracer, export_model TRUE is unsupported and says so. */
-  g_assert_false (peftq_quant_sim_export (fixture->sim, fixture->dir, "model", fixture->dummy, TRUE,
-                                          "base", &error));
-  peftq_test_assert_error_mentions (error, PEFTQ_ERROR, PEFTQ_ERROR_UNSUPPORTED, "not implemented");
-  g_clear_error (&error);
 
   g_assert_true (peftq_quant_sim_export_encodings (fixture->sim, fixture->dir, "base", NULL, &error));
   g_assert_no_error (error);

@@ -100,15 +100,13 @@ def test_seed_flow(toy, tmp_path):
     assert not sim.get_quantizer(LINEAR + ".base_layer.weight").props.allow_overwrite
     assert sim.get_quantizer(LINEAR + ".lora_A.0.weight").props.allow_overwrite
     assert sim.get_quantizer(LINEAR + ".base_layer.output").props.allow_overwrite
-    # Step 8: the ONNX tracer is not there yet; the error says so.
-    with pytest.raises(GLib.Error) as info:
-        sim.export(d, "model", toy["dummy"], True, "base_encodings")
-    assert info.value.matches(Peftq.error_quark(), Peftq.Error.UNSUPPORTED)
-    assert not os.path.exists(os.path.join(d, "base_encodings.encodings"))
-    write_toy_onnx(model, os.path.join(d, "model.onnx"))
-    assert sim.export(d, "model", None, False, "base_encodings")
-    assert os.path.exists(os.path.join(d, "base_encodings.encodings"))
-    assert os.path.exists(os.path.join(d, "base_encodings_torch.encodings"))
+    # Step 8: the ONNX model of the float model, traced, and the base encodings.
+    assert sim.export(d, "model", toy["dummy"], True, "base_encodings")
+    for name in ("model.onnx", "base_encodings.encodings", "base_encodings_torch.encodings"):
+        assert os.path.exists(os.path.join(d, name)), name
+    onnx_names = Peftq.OnnxModel.load(os.path.join(d, "model.onnx")).get_initializer_names()
+    assert LINEAR + ".base_layer.weight" in onnx_names
+    assert LINEAR + ".lora_A.0.weight" in onnx_names
     # Step 9
     path = os.path.join(d, "lora_weights_after_adaptation_for_adapter1.safetensor")
     assert utils.enable_adapter_and_load_weights(sim, path)
@@ -172,37 +170,6 @@ def test_fixed_range_scale(toy):
     encoding = sim.get_quantizer(LINEAR + ".mul_scale.input.1").get_encoding()
     assert encoding.get_min() == [0.0]
     assert encoding.get_max() == [8.0]
-
-
-def write_toy_onnx(model, path):
-    """A stand-in for the ONNX tracer, written with the onnx package."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper, numpy_helper
-    import numpy as np
-
-    def param(module, name):
-        tensor = model.find_module(module).get_parameter(name)
-        values = np.array(tensor.to_floats(), dtype=np.float32).reshape(tensor.get_shape())
-        return numpy_helper.from_array(values, module + "." + name)
-
-    inits = [param(LINEAR + ".base_layer", "weight"), param(LINEAR + ".base_layer", "bias"),
-             param(LINEAR + ".lora_A.0", "weight"), param(LINEAR + ".lora_B.0", "weight"),
-             numpy_helper.from_array(np.array(4.0, dtype=np.float32), "scaling")]
-    nodes = [
-        helper.make_node("Gemm", ["input", LINEAR + ".base_layer.weight", LINEAR + ".base_layer.bias"],
-                         ["base_out"], name=LINEAR + ".base_layer", transB=1),
-        helper.make_node("Gemm", ["input", LINEAR + ".lora_A.0.weight"], ["a_out"],
-                         name=LINEAR + ".lora_A.0", transB=1),
-        helper.make_node("Mul", ["a_out", "scaling"], ["mul_out"], name=LINEAR + ".mul_scale"),
-        helper.make_node("Gemm", ["mul_out", LINEAR + ".lora_B.0.weight"], ["b_out"],
-                         name=LINEAR + ".lora_B.0", transB=1),
-        helper.make_node("Add", ["base_out", "b_out"], ["output"], name=LINEAR + ".add_lora_to_res"),
-    ]
-    graph = helper.make_graph(nodes, "toy",
-                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [10, 10])],
-                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, [10, 10])],
-                              inits)
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
 
 # stories260K against the reference files.
