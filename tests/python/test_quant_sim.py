@@ -63,12 +63,15 @@ def test_quantizer_iteration_and_signals(toy):
     assert [name for name, _ in pairs] == names
     assert LINEAR + ".lora_A.0.weight" in names
     assert LINEAR + ".mul_scale.input.1" not in names
-    one, every = [], []
+    one, every, direct = [], [], []
+    quantizer = sim.get_quantizer(LINEAR + ".lora_A.0.weight")
+    quantizer.connect("encoding-changed", lambda q: direct.append(q))
     sim.connect("encoding-changed::" + LINEAR + ".lora_A.0.weight",
                 lambda s, name, q: one.append(name))
     sim.connect("encoding-changed", lambda s, name, q: every.append(name))
     assert sim.compute_encodings(forward, toy["dummy"])
     assert one == [LINEAR + ".lora_A.0.weight"]
+    assert direct == [quantizer]
     assert sorted(every) == sorted(names)
 
 
