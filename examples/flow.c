@@ -55,7 +55,8 @@ run_flow (const char  *out,
   meta = peftq_track_lora_meta_data (PEFTQ_MODULE (model), out, "meta_data", G_TYPE_NONE, error);
   if (meta == NULL)
     return FALSE;
-  /* 5. The helper for the LoRA-specific steps, and the simulation with 8-bit activations and weights. */
+  /* 5. The helper for the LoRA-specific steps, and the simulation with 8-bit activations
+   *    and weights. */
   utils = peftq_peft_quant_utils_new (meta, NULL);
   calibration_file = peftq_safetensors_file_open (calibration, error);
   if (calibration_file == NULL)
@@ -63,7 +64,8 @@ run_flow (const char  *out,
   dummy_input = peftq_safetensors_file_get_tensor (calibration_file, "input_ids", error);
   if (dummy_input == NULL)
     return FALSE;
-  sim = peftq_quant_sim_new (PEFTQ_MODULE (model), dummy_input, NULL, PEFTQ_QUANT_SCHEME_TF, 8, 8, error);
+  sim = peftq_quant_sim_new (PEFTQ_MODULE (model), dummy_input, NULL, PEFTQ_QUANT_SCHEME_TF,
+                             8, 8, error);
   if (sim == NULL)
     return FALSE;
   printf ("3-5. Saved the adapter weights and metadata; the simulation has %u quantizers\n",
@@ -96,7 +98,8 @@ run_flow (const char  *out,
   /* 11. Calibrate again, export the adapter's encodings and weights. */
   if (!peftq_quant_sim_compute_encodings_from_file (sim, calibration, 0, NULL, error) ||
       !peftq_quant_sim_export (sim, out, "model", NULL, FALSE, "attention_r4", error) ||
-      !peftq_peft_quant_utils_export_adapter_weights (utils, sim, out, "attention_r4_weights", onnx_path, error))
+      !peftq_peft_quant_utils_export_adapter_weights (utils, sim, out, "attention_r4_weights",
+                                                      onnx_path, error))
     return FALSE;
   printf ("9-11. Wrote attention_r4.encodings and attention_r4_weights.safetensor\n");
 

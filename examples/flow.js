@@ -32,11 +32,13 @@ try {
     Peftq.save_lora_weights_after_adaptation(model, out, weights);
     // 4. Record the LoRA layers' metadata (meta_data.json).
     const meta = Peftq.track_lora_meta_data(model, out, 'meta_data', GObject.TYPE_NONE);
-    // 5. The helper for the LoRA-specific steps, and the simulation with 8-bit activations and weights.
+    // 5. The helper for the LoRA-specific steps, and the simulation with 8-bit activations
+    //    and weights.
     const utils = Peftq.PeftQuantUtils.new(meta, null);
     const dummyInput = Peftq.SafetensorsFile.open(calibration).get_tensor('input_ids');
     const sim = Peftq.QuantSim.new(model, dummyInput, null, Peftq.QuantScheme.TF, 8, 8);
-    print(`3-5. Saved the adapter weights and metadata; the simulation has ${sim.get_n_quantizers()} quantizers`);
+    print('3-5. Saved the adapter weights and metadata; ' +
+        `the simulation has ${sim.get_n_quantizers()} quantizers`);
 
     // 6. Zero the adapters, 7. calibrate the base model alone and freeze its weights.
     utils.disable_lora_adapters(sim);

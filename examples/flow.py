@@ -37,7 +37,8 @@ def main():
     Peftq.save_lora_weights_after_adaptation(model, out, weights)
     # 4. Record the LoRA layers' metadata (meta_data.json).
     meta = Peftq.track_lora_meta_data(model, out, "meta_data", GObject.TYPE_NONE)
-    # 5. The helper for the LoRA-specific steps, and the simulation with 8-bit activations and weights.
+    # 5. The helper for the LoRA-specific steps, and the simulation with 8-bit activations
+    #    and weights.
     utils = Peftq.PeftQuantUtils.new(meta, None)
     dummy_input = Peftq.SafetensorsFile.open(calibration)["input_ids"]
     sim = Peftq.QuantSim.new(model, dummy_input, None, Peftq.QuantScheme.TF, 8, 8)

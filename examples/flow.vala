@@ -26,7 +26,8 @@ void run_flow (string output_dir) throws Error {
     Peftq.save_lora_weights_after_adaptation (model, output_dir, weights);
     // 4. Record the LoRA layers' metadata (meta_data.json).
     var meta = Peftq.track_lora_meta_data (model, output_dir, "meta_data", Type.NONE);
-    // 5. The helper for the LoRA-specific steps, and the simulation with 8-bit activations and weights.
+    // 5. The helper for the LoRA-specific steps, and the simulation with 8-bit activations
+    //    and weights.
     var utils = new Peftq.PeftQuantUtils (meta, null);
     var dummy_input = Peftq.SafetensorsFile.open (calibration).get_tensor ("input_ids");
     var sim = new Peftq.QuantSim (model, dummy_input, null, Peftq.QuantScheme.TF, 8, 8);
@@ -42,7 +43,8 @@ void run_flow (string output_dir) throws Error {
     print ("6-8. Calibrated the base model; wrote model.onnx and base_encodings.encodings\n");
 
     // 9. Load the adapter weights back into the simulation.
-    utils.enable_adapter_and_load_weights (sim, Path.build_filename (output_dir, weights + ".safetensor"));
+    var weights_path = Path.build_filename (output_dir, weights + ".safetensor");
+    utils.enable_adapter_and_load_weights (sim, weights_path);
     // 10. Quantize the LoRA weights with 16 bits.
     string[] names;
     utils.get_quantized_lora_layer (sim, out names);
@@ -52,7 +54,8 @@ void run_flow (string output_dir) throws Error {
     // 11. Calibrate again, export the adapter's encodings and weights.
     sim.compute_encodings_from_file (calibration, 0);
     sim.export (output_dir, "model", null, false, "attention_r4");
-    utils.export_adapter_weights (sim, output_dir, "attention_r4_weights", Path.build_filename (output_dir, "model.onnx"));
+    var onnx_path = Path.build_filename (output_dir, "model.onnx");
+    utils.export_adapter_weights (sim, output_dir, "attention_r4_weights", onnx_path);
     print ("9-11. Wrote attention_r4.encodings and attention_r4_weights.safetensor\n");
 }
 
