@@ -12,6 +12,13 @@ export function test(name, body) {
 
 export class AssertionError extends Error {}
 
+class SkipTest extends Error {}
+
+// Ends the current test and reports it as skipped with @reason.
+export function skip(reason) {
+    throw new SkipTest(reason);
+}
+
 export function assert(condition, message) {
     if (!condition)
         throw new AssertionError(message ?? 'assertion failed');
@@ -56,6 +63,10 @@ export function run() {
             body();
             print(`ok ${index + 1} - ${name}`);
         } catch (error) {
+            if (error instanceof SkipTest) {
+                print(`ok ${index + 1} - ${name} # SKIP ${error.message}`);
+                return;
+            }
             failures++;
             print(`not ok ${index + 1} - ${name}`);
             for (const line of `${error}\n${error.stack ?? ''}`.trim().split('\n'))

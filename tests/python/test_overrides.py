@@ -214,3 +214,82 @@ def test_encoding_repr_shows_scale_and_offset():
     encoding = Peftq.Encoding.new_per_tensor(-1.0, 2.5, 8, False)
 
     assert repr(encoding) == "<Peftq.Encoding bitwidth=8 asymmetric scale=0.01372549 offset=-73>"
+
+
+def _toy_sim():
+    """The toy Linear(10, 10) model with LoRA r=4, alpha=16 on linear, in a simulation."""
+    model = Peftq.get_peft_model(_toy_model(), Peftq.LoraConfig.new(4, 16, ["linear"]), None)
+    Peftq.replace_lora_layers_with_quantizable_layers(model)
+    dummy = Peftq.Tensor.from_numpy(numpy.linspace(-1, 1, 100, dtype=numpy.float32).reshape(10, 10))
+    return model, dummy, Peftq.QuantSim.new(model, dummy, None, Peftq.QuantScheme.TF, 8, 8)
+
+
+def test_quant_sim_named_quantizers_pairs():
+    _, _, sim = _toy_sim()
+
+    pairs = sim.named_quantizers()
+
+    assert [name for name, _ in pairs] == sim.get_quantizer_names()
+    assert all(quantizer.get_name() == name for name, quantizer in pairs)
+    assert [name for name, _ in sim] == sim.get_quantizer_names()
+    assert len(sim) == sim.get_n_quantizers()
+
+
+def test_quant_sim_lookup_by_name():
+    _, _, sim = _toy_sim()
+    name = "base_model.model.linear.lora_A.0.weight"
+
+    assert name in sim
+    assert sim[name] is sim.get_quantizer(name)
+    assert "missing.weight" not in sim
+    with pytest.raises(KeyError):
+        sim["missing.weight"]
+
+
+def test_flow_type_reprs(tmp_path):
+    model, _, sim = _toy_sim()
+    layer = model["base_model.model.linear"]
+    sim.compute_encodings(lambda module, data: module.forward_one(None, data) is not None,
+                          Peftq.Tensor.from_numpy(numpy.ones((2, 10), dtype=numpy.float32)))
+    sim.export_encodings(str(tmp_path), "toy", None)
+    encodings = Peftq.EncodingsFile.new_from_file(str(tmp_path / "toy.encodings"))
+
+    assert repr(sim) == "<Peftq.QuantSim quantizers={} scheme=tf output_bw=8 param_bw=8>".format(len(sim))
+    assert repr(layer) == "<Peftq.LoraLayer 'base_model.model.linear' adapters=[default r=4 alpha=16]>"
+    assert repr(model) == "<Peftq.PeftModel (root) adapters=['default']>"
+    assert repr(model.get_adapter("default")) == "<Peftq.Adapter 'default' r=4 alpha=16 layers=1 active>"
+    assert repr(encodings) == "<Peftq.EncodingsFile version={} onnx params={} activations={}>".format(
+        encodings.get_version(), len(encodings.get_param_names()), len(encodings.get_activation_names()))
+    assert len(encodings.get_param_names()) > 0
+
+
+def test_causal_lm_repr():
+    path = os.path.join(os.environ.get("PEFTQ_TESTDATA", ""), "stories260K")
+    if not os.path.exists(os.path.join(path, "config.json")):
+        pytest.skip("test data missing: " + path)
+
+    model = Peftq.CausalLM.load(path)
+
+    assert repr(model) == "<Peftq.CausalLM (root) LlamaForCausalLM layers=5 hidden_size=64 vocab_size=512>"
+
+
+def test_numpy_views_outlive_simulation_and_model():
+    # Arrays over the logits of a simulation and over parameters must stay valid after the
+    # simulation, the model and every Python reference to the tensors are gone.
+    model, dummy, sim = _toy_sim()
+    sim.compute_encodings(lambda module, data: module.forward_one(None, data) is not None, dummy)
+    logits = sim.forward(dummy, None).to_numpy()
+    expected_logits = logits.copy()
+    weights = {name: tensor.to_numpy() for name, tensor in model.state_dict().items()}
+    expected_weights = {name: array.copy() for name, array in weights.items()}
+
+    del model, sim
+    gc.collect()
+    # New allocations of the same sizes would reuse freed storage.
+    for _ in range(20):
+        _toy_sim()
+    gc.collect()
+
+    assert numpy.array_equal(logits, expected_logits)
+    for name, array in weights.items():
+        assert numpy.array_equal(array, expected_weights[name]), name

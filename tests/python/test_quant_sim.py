@@ -63,12 +63,15 @@ def test_quantizer_iteration_and_signals(toy):
     assert [name for name, _ in pairs] == names
     assert LINEAR + ".lora_A.0.weight" in names
     assert LINEAR + ".mul_scale.input.1" not in names
-    one, every = [], []
+    one, every, direct = [], [], []
+    quantizer = sim.get_quantizer(LINEAR + ".lora_A.0.weight")
+    quantizer.connect("encoding-changed", lambda q: direct.append(q))
     sim.connect("encoding-changed::" + LINEAR + ".lora_A.0.weight",
                 lambda s, name, q: one.append(name))
     sim.connect("encoding-changed", lambda s, name, q: every.append(name))
     assert sim.compute_encodings(forward, toy["dummy"])
     assert one == [LINEAR + ".lora_A.0.weight"]
+    assert direct == [quantizer]
     assert sorted(every) == sorted(names)
 
 
@@ -100,11 +103,13 @@ def test_seed_flow(toy, tmp_path):
     assert not sim.get_quantizer(LINEAR + ".base_layer.weight").props.allow_overwrite
     assert sim.get_quantizer(LINEAR + ".lora_A.0.weight").props.allow_overwrite
     assert sim.get_quantizer(LINEAR + ".base_layer.output").props.allow_overwrite
-    # Step 8: the ONNX model and the base encodings.
+    # Step 8: the ONNX model of the float model, traced, and the base encodings.
     assert sim.export(d, "model", toy["dummy"], True, "base_encodings")
-    assert os.path.exists(os.path.join(d, "model.onnx"))
-    assert os.path.exists(os.path.join(d, "base_encodings.encodings"))
-    assert os.path.exists(os.path.join(d, "base_encodings_torch.encodings"))
+    for name in ("model.onnx", "base_encodings.encodings", "base_encodings_torch.encodings"):
+        assert os.path.exists(os.path.join(d, name)), name
+    onnx_names = Peftq.OnnxModel.load(os.path.join(d, "model.onnx")).get_initializer_names()
+    assert LINEAR + ".base_layer.weight" in onnx_names
+    assert LINEAR + ".lora_A.0.weight" in onnx_names
     # Step 9
     path = os.path.join(d, "lora_weights_after_adaptation_for_adapter1.safetensor")
     assert utils.enable_adapter_and_load_weights(sim, path)
@@ -169,6 +174,8 @@ def test_fixed_range_scale(toy):
     assert encoding.get_min() == [0.0]
     assert encoding.get_max() == [8.0]
 
+
+# stories260K against the reference files.
 
 def need(*parts):
     path = os.path.join(TESTDATA, *parts)

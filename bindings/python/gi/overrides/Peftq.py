@@ -209,3 +209,110 @@ class Encoding(Peftq.Encoding):
 
 Encoding = override(Encoding)
 __all__.append("Encoding")
+
+
+class QuantSim(Peftq.QuantSim):
+    def named_quantizers(self):
+        """Return ``(name, quantizer)`` pairs of every quantizer in the simulation's order."""
+        return [(quantizer.get_name(), quantizer) for quantizer in self.list_quantizers()]
+
+    def __iter__(self):
+        """Iterate over ``(name, quantizer)`` pairs, as ``named_quantizers()``."""
+        return iter(self.named_quantizers())
+
+    def __len__(self):
+        return self.get_n_quantizers()
+
+    def __contains__(self, name):
+        return self.get_quantizer(name) is not None
+
+    def __getitem__(self, name):
+        quantizer = self.get_quantizer(name)
+        if quantizer is None:
+            raise KeyError(name)
+        return quantizer
+
+    def __repr__(self):
+        return "<Peftq.QuantSim quantizers={} scheme={} output_bw={} param_bw={}>".format(
+            self.get_n_quantizers(),
+            Peftq.quant_scheme_to_string(self.get_quant_scheme()),
+            self.get_default_output_bw(),
+            self.get_default_param_bw(),
+        )
+
+
+QuantSim = override(QuantSim)
+__all__.append("QuantSim")
+
+
+def _module_label(module):
+    qualified_name = module.dup_qualified_name()
+    return repr(qualified_name) if qualified_name else "(root)"
+
+
+class LoraLayer(Peftq.LoraLayer):
+    def __repr__(self):
+        adapters = ", ".join(
+            "{} r={} alpha={:g}".format(self.get_adapter_name(i), self.get_rank(i), self.get_alpha(i))
+            for i in range(self.get_n_adapters())
+        )
+        return "<Peftq.LoraLayer {} adapters=[{}]>".format(_module_label(self), adapters)
+
+
+LoraLayer = override(LoraLayer)
+__all__.append("LoraLayer")
+
+
+class PeftModel(Peftq.PeftModel):
+    def __repr__(self):
+        names = [adapter.get_name() for adapter in self.list_adapters()]
+        return "<Peftq.PeftModel {} adapters={!r}>".format(_module_label(self), names)
+
+
+PeftModel = override(PeftModel)
+__all__.append("PeftModel")
+
+
+class CausalLM(Peftq.CausalLM):
+    def __repr__(self):
+        return "<Peftq.CausalLM {} {} layers={} hidden_size={} vocab_size={}>".format(
+            _module_label(self),
+            self.get_architecture(),
+            self.get_num_layers(),
+            self.get_hidden_size(),
+            self.get_vocab_size(),
+        )
+
+
+CausalLM = override(CausalLM)
+__all__.append("CausalLM")
+
+
+class Adapter(Peftq.Adapter):
+    def __repr__(self):
+        config = self.get_config()
+        return "<Peftq.Adapter {!r} r={} alpha={:g} layers={} {}>".format(
+            self.get_name(),
+            config.get_r(),
+            config.get_lora_alpha(),
+            self.get_n_layers(),
+            "active" if self.get_active() else "inactive",
+        )
+
+
+Adapter = override(Adapter)
+__all__.append("Adapter")
+
+
+class EncodingsFile(Peftq.EncodingsFile):
+    def __repr__(self):
+        return "<Peftq.EncodingsFile version={} {} params={} activations={}>".format(
+            self.get_version(),
+            "torch" if self.get_torch_layout() else "onnx",
+            len(self.get_param_names()),
+            len(self.get_activation_names()),
+        )
+
+
+EncodingsFile = override(EncodingsFile)
+__all__.append("EncodingsFile")
