@@ -61,5 +61,6 @@
 #include "peftq-onnx-model.h"
 #include "peftq-quant-sim.h"
 #include "peftq-peft-quant-utils.h"
+#include "peftq-onnx-export.h"
 
 #undef PEFTQ_INSIDE

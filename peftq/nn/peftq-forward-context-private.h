@@ -22,6 +22,13 @@ void peftq_forward_context_set_recorder (PeftqForwardContext      *self,
                                          gpointer                  user_data,
                                          GDestroyNotify            destroy);
 
+/* While exporting, peftq_module_forward() applies no input or output quantizer, so
+ * the recorder sees the float values that the exported graph computes. Parameter
+ * quantizers still apply. */
+void     peftq_forward_context_set_exporting (PeftqForwardContext *self,
+                                              gboolean             exporting);
+gboolean peftq_forward_context_get_exporting (PeftqForwardContext *self);
+
 /* Calls the recorder, if one is installed. */
 void peftq_forward_context_record       (PeftqForwardContext      *self,
                                          PeftqModule              *module,

@@ -26,6 +26,7 @@ struct _PeftqForwardContext
   PeftqForwardRecorderFunc recorder;
   gpointer recorder_data;
   GDestroyNotify recorder_destroy;
+  gboolean exporting;
 };
 
 G_DEFINE_FINAL_TYPE (PeftqForwardContext, peftq_forward_context, G_TYPE_OBJECT)
@@ -312,4 +313,21 @@ peftq_forward_context_record (PeftqForwardContext  *self,
 {
   if (self->recorder != NULL)
     self->recorder (module, inputs, n_inputs, output, self->recorder_data);
+}
+
+void
+peftq_forward_context_set_exporting (PeftqForwardContext *self,
+                                     gboolean             exporting)
+{
+  g_return_if_fail (PEFTQ_IS_FORWARD_CONTEXT (self));
+
+  self->exporting = !!exporting;
+}
+
+gboolean
+peftq_forward_context_get_exporting (PeftqForwardContext *self)
+{
+  g_return_val_if_fail (PEFTQ_IS_FORWARD_CONTEXT (self), FALSE);
+
+  return self->exporting;
 }

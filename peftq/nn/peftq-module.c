@@ -1646,6 +1646,7 @@ peftq_module_forward (PeftqModule          *self,
   g_autoptr(GPtrArray) quantized = NULL;
   g_autoptr(PeftqTensor) output = NULL;
   PeftqQuantizer *output_quantizer;
+  gboolean exporting;
 
   g_return_val_if_fail (PEFTQ_IS_MODULE (self), NULL);
   g_return_val_if_fail (context == NULL || PEFTQ_IS_FORWARD_CONTEXT (context), NULL);
@@ -1676,10 +1677,13 @@ peftq_module_forward (PeftqModule          *self,
       return NULL;
     }
 
+  /* An export traces the float graph: activation quantizers are left out. */
+  exporting = peftq_forward_context_get_exporting (context);
+
   quantized = g_ptr_array_new_full (n_inputs, g_object_unref);
   for (guint i = 0; i < n_inputs; i++)
     {
-      PeftqQuantizer *quantizer = peftq_module_get_input_quantizer (self, i);
+      PeftqQuantizer *quantizer = exporting ? NULL : peftq_module_get_input_quantizer (self, i);
       PeftqTensor *input;
 
       if (quantizer != NULL)
@@ -1701,7 +1705,7 @@ peftq_module_forward (PeftqModule          *self,
 
   peftq_forward_context_record (context, self, (PeftqTensor **) quantized->pdata, n_inputs, output);
 
-  output_quantizer = priv->output_quantizers->len > 0 ? g_ptr_array_index (priv->output_quantizers, 0) : NULL;
+  output_quantizer = (!exporting && priv->output_quantizers->len > 0) ? g_ptr_array_index (priv->output_quantizers, 0) : NULL;
   if (output_quantizer != NULL)
     return apply_quantizer (self, output_quantizer, output, "Output", 0, error);
 

@@ -9,6 +9,7 @@
 #include "peftq-error.h"
 #include "peftq-forward-context-private.h"
 #include "peftq-min-max-analyzer.h"
+#include "peftq-onnx-builder-private.h"
 #include "peftq-onnx-export-private.h"
 #include "peftq-percentile-analyzer.h"
 #include "peftq-sqnr-analyzer.h"
@@ -2320,7 +2321,15 @@ peftq_quant_sim_export (PeftqQuantSim  *self,
 
   if (export_model)
     {
-      if (!peftq_onnx_export_module (self->model, dummy_input, onnx_path, error))
+      if (dummy_input == NULL)
+        {
+          g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
+                       "Cannot write %s: exporting the model needs a dummy input to trace with",
+                       onnx_path);
+          return FALSE;
+        }
+      if (!peftq_onnx_export_module (self->model, dummy_input, onnx_path,
+                                     PEFTQ_ONNX_EXTERNAL_DATA_THRESHOLD, error))
         return FALSE;
     }
   else if (!g_file_test (onnx_path, G_FILE_TEST_EXISTS))

@@ -501,11 +501,6 @@ test_export_without_onnx (Fixture       *fixture,
   g_test_summary ("export_model FALSE without an ONNX file fails and keeps earlier files");
   calibrate (fixture);
 
-  /* Without the tracer, export_model TRUE is unsupported and says so. */
-  g_assert_false (peftq_quant_sim_export (fixture->sim, fixture->dir, "model", fixture->dummy, TRUE,
-                                          "base", &error));
-  peftq_test_assert_error_mentions (error, PEFTQ_ERROR, PEFTQ_ERROR_UNSUPPORTED, "not implemented");
-  g_clear_error (&error);
 
   g_assert_true (peftq_quant_sim_export_encodings (fixture->sim, fixture->dir, "base", NULL, &error));
   g_assert_no_error (error);

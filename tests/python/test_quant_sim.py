@@ -100,13 +100,9 @@ def test_seed_flow(toy, tmp_path):
     assert not sim.get_quantizer(LINEAR + ".base_layer.weight").props.allow_overwrite
     assert sim.get_quantizer(LINEAR + ".lora_A.0.weight").props.allow_overwrite
     assert sim.get_quantizer(LINEAR + ".base_layer.output").props.allow_overwrite
-    # Step 8: the ONNX tracer is not there yet; the error says so.
-    with pytest.raises(GLib.Error) as info:
-        sim.export(d, "model", toy["dummy"], True, "base_encodings")
-    assert info.value.matches(Peftq.error_quark(), Peftq.Error.UNSUPPORTED)
-    assert not os.path.exists(os.path.join(d, "base_encodings.encodings"))
-    write_toy_onnx(model, os.path.join(d, "model.onnx"))
-    assert sim.export(d, "model", None, False, "base_encodings")
+    # Step 8: export the traced model with the base encodings.
+    assert sim.export(d, "model", toy["dummy"], True, "base_encodings")
+    assert os.path.exists(os.path.join(d, "model.onnx"))
     assert os.path.exists(os.path.join(d, "base_encodings.encodings"))
     assert os.path.exists(os.path.join(d, "base_encodings_torch.encodings"))
     # Step 9
