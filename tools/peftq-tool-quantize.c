@@ -791,6 +791,11 @@ print_summary (const char *output_dir,
                GPtrArray  *adapters,
                double      base_sqnr)
 {
+  int width = 0;
+
+  for (guint i = 0; i < files->len; i++)
+    width = MAX (width, (int) strlen (g_ptr_array_index (files, i)));
+
   printf ("\nFiles written to %s:\n", output_dir);
   for (guint i = 0; i < files->len; i++)
     {
@@ -800,7 +805,7 @@ print_summary (const char *output_dir,
       g_autofree char *size = NULL;
 
       size = g_stat (path, &st) == 0 ? g_format_size ((guint64) st.st_size) : g_strdup ("?");
-      printf ("  %-52s %10s\n", name, size);
+      printf ("  %-*s %10s\n", width, name, size);
     }
 
   printf ("\nSQNR of the quantized logits against the float logits on the calibration data:\n");
