@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The whole seed flow of AIMET's PEFT page (steps 1 to 11) for a base model and several
+/* AIMET's PEFT flow (steps 1 to 11 of its user guide) for a base model and several
  * adapters, written into one folder.
  *
  * A runtime swaps adapters on one graph, so the command builds ONE graph: LoRA layers
@@ -417,9 +417,9 @@ module_key (PeftqModule *module)
                    ? qualified + strlen ("base_model.model.") : qualified);
 }
 
-/* Loads every adapter into one PEFT model of the base, reads each one's LoRA weights and
- * scalings per layer and its float logits, and fills @union_keys with the keys of every
- * targeted module (relative to the base model) and *out_rank with the largest rank. */
+/* Loads every adapter into one PEFT model of the base and reads each adapter's LoRA
+ * weights, scalings and float logits. Fills @union_keys with every targeted module
+ * (relative to the base model) and sets *out_rank to the largest rank. */
 static gboolean
 read_adapters (const char   *model_dir,
                GPtrArray    *adapters,
@@ -457,7 +457,7 @@ read_adapters (const char   *model_dir,
     {
       PeftqLoraLayer *layer = g_ptr_array_index (layers, l);
       g_autofree char *key = module_key (PEFTQ_MODULE (layer));
-      /* per_adapter holds lora_A, lora_B and the scaling (as a 0-d tensor) of each
+      /* per_adapter contains lora_A, lora_B and the scaling (as a 0-d tensor) of each
        * adapter in turn, or three NULLs when the adapter does not target the layer. */
       GPtrArray *per_adapter = g_ptr_array_new_with_free_func (clear_object);
 
@@ -950,7 +950,7 @@ peftq_tool_run_quantize (PeftqToolQuantOptions  *options,
       add_file (files, file_name);
     }
 
-  /* Step 4 and 5. */
+  /* Steps 4 and 5. */
   meta = peftq_track_lora_meta_data (PEFTQ_MODULE (model), options->output_dir, "meta_data", G_TYPE_NONE, error);
   if (meta == NULL)
     return FALSE;
