@@ -459,3 +459,75 @@ def test_demo_progress_bar_on_terminal(tmp_path):
     assert "\r[" in text
     assert "#" * 30 in text
     assert "[1/9]" not in text
+
+
+RUNNER = os.path.join(os.environ.get("PEFTQ_SOURCE_ROOT", ""), "tests", "onnxruntime", "run-model.mjs")
+
+
+def run_onnxruntime(path, ids, folder):
+    runtime = os.path.join(os.path.dirname(RUNNER), "node_modules", "onnxruntime-node")
+    if shutil.which("node") is None or not os.path.isdir(runtime):
+        pytest.skip("ONNX Runtime for node is missing: run scripts/install-onnxruntime.sh")
+    ids.tofile(str(folder / "ids.bin"))
+    (folder / "inputs.json").write_text(json.dumps(
+        {"input_ids": {"type": "int64", "dims": list(ids.shape), "file": "ids.bin"}}))
+    subprocess.run(["node", RUNNER, str(path), str(folder / "inputs.json"), str(folder / "outputs.json")],
+                   check=True)
+    (result,) = json.loads((folder / "outputs.json").read_text()).values()
+    return numpy.array(result["data"], dtype=numpy.float32)
+
+
+def float_tensor(array):
+    array = numpy.ascontiguousarray(array, dtype=numpy.float32)
+    return Peftq.Tensor.new_from_floats(array.ravel().tolist(), list(array.shape))
+
+
+@pytest.mark.parametrize("name", ADAPTERS)
+def test_onnx_runs_adapter_swapped_in(stories_bundle, tmp_path, name):
+    """Swap an adapter's weights and scalings into model.onnx, as a runtime does."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    out, _ = stories_bundle
+    graph = onnx.load(os.path.join(out, "model.onnx"))
+    weights = Peftq.SafetensorsFile.open(os.path.join(out, "%s_weights.safetensor" % name))
+
+    # peftq's float forward of the same graph: the ONNX base weights (quantize-dequantized)
+    # and the adapter's tensors.
+    model = union_model(out)
+    for initializer in graph.graph.initializer:
+        module_name, _, param = initializer.name.rpartition(".")
+        module = model.find_module(module_name) if module_name else None
+        if module is not None and module.has_parameter(param):
+            module.set_parameter(param, float_tensor(numpy_helper.to_array(initializer)))
+    for layer in Peftq.list_lora_layers(model):
+        prefix = layer.dup_qualified_name()
+        layer.set_adapter_weights(0, weights.get_tensor(prefix + ".lora_A.0.weight"),
+                                  weights.get_tensor(prefix + ".lora_B.0.weight"))
+        layer.set_scaling(0, weights.get_tensor(prefix + ".mul_scale.scaling").to_floats()[0])
+    ids_path = data_path("expected", "eval_input_ids.json")
+    expected = numpy.array(model.forward_one(None, Peftq.load_token_ids(ids_path)).to_floats(),
+                           dtype=numpy.float32)
+    with open(ids_path) as f:
+        ids = numpy.array(json.load(f), dtype=numpy.int64)
+
+    by_name = {initializer.name: initializer for initializer in graph.graph.initializer}
+    for key in weights.get_tensor_names():
+        if key.endswith(".mul_scale.scaling"):
+            continue
+        tensor = weights.get_tensor(key)
+        array = numpy.array(tensor.to_floats(), dtype=numpy.float32).reshape(tensor.get_shape())
+        by_name[key].CopyFrom(numpy_helper.from_array(array, key))
+    onnx.save(graph, str(tmp_path / "weights_only.onnx"))
+    weights_only = run_onnxruntime(tmp_path / "weights_only.onnx", ids, tmp_path)
+
+    for key in weights.get_tensor_names():
+        if key.endswith(".mul_scale.scaling"):
+            array = numpy.array(weights.get_tensor(key).to_floats()[0], dtype=numpy.float32)
+            by_name[key].CopyFrom(numpy_helper.from_array(array, key))
+    onnx.save(graph, str(tmp_path / "swapped.onnx"))
+    swapped = run_onnxruntime(tmp_path / "swapped.onnx", ids, tmp_path)
+
+    assert numpy.max(numpy.abs(swapped - expected)) <= 1e-4
+    # Without its scalings the adapter adds nothing, so the scalings are what carries it.
+    assert numpy.max(numpy.abs(weights_only - expected)) > 1e-2
