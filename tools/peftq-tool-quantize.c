@@ -1089,7 +1089,9 @@ peftq_tool_add_quant_options (GOptionContext        *context,
     { "output-bw", 0, 0, G_OPTION_ARG_INT, &options->output_bw,
       "Bitwidth in bits of activation (output) quantizers, 4 to 32 (default: 8)", "BITS" },
     { "per-channel", 0, 0, G_OPTION_ARG_NONE, &options->per_channel,
-      "Quantize weights with one encoding per output channel (default: per tensor)", NULL },
+      "Use AIMET's per-channel default configuration: one encoding per output channel for "
+      "weights of ops other than Gemm (Linear), MatMul and LayerNorm; for per-channel Linear "
+      "weights, give a --config with per_channel_quantization", NULL },
     { "config", 0, 0, G_OPTION_ARG_FILENAME, &options->config_path,
       "AIMET quantsim configuration JSON file (default: AIMET's default configuration)", "FILE" },
     { "quant-scheme", 0, 0, G_OPTION_ARG_STRING, &options->quant_scheme,

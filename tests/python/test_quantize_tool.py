@@ -195,6 +195,39 @@ def test_quantize_lora_param_bw_matches_reference(tmp_path):
                            data_path("expected", "qv_r4", "lora_param_bw16", "qv_r4.encodings"))
 
 
+def test_quantize_per_channel_config_matches_reference(tmp_path):
+    config = tmp_path / "per_channel.json"
+    config.write_text(json.dumps({
+        "defaults": {"ops": {"is_output_quantized": "True"},
+                     "params": {"is_quantized": "True", "is_symmetric": "True"},
+                     "per_channel_quantization": "True"},
+        "params": {"bias": {"is_quantized": "False"}},
+        "op_type": {"Gather": {"is_output_quantized": "False"}},
+        "supergroups": [], "model_input": {"is_input_quantized": "True"}, "model_output": {}}))
+    output = tmp_path / "bundle"
+    result = run_tool("quantize", "--model", data_path("stories260K"),
+                      "--adapter", "qv_r4=" + data_path("stories260K-adapters", "qv_r4"),
+                      "--adapter", "all_linear_r8=" + data_path("stories260K-adapters", "all_linear_r8"),
+                      "--calibration", data_path("calibration", "calibration_ids.safetensors"),
+                      "--output", output, "--quant-scheme", "tf", "--output-bw", "16", "--config", config)
+    assert result.returncode == 0, result.stderr
+    with open(output / "qv_r4_torch.encodings") as f:
+        ours = json.load(f)
+    with open(data_path("expected", "qv_r4", "per_channel", "qv_r4.encodings")) as f:
+        ref = json.load(f)
+    for key, expected in ref["param_encodings"].items():
+        got = torch_param(ours, key)
+        assert got is not None, key
+        if ".lora_A." in key:
+            # The union graph's rank is 8: the padded rows are zero and get their own
+            # channels after the adapter's.
+            assert len(got) == 8, key
+        else:
+            assert len(got) == len(expected), key
+        for a, b in zip(got, expected):
+            assert a["scale"] == pytest.approx(b["scale"], rel=1e-5), key
+
+
 def test_quantize_summary_lists_sqnr(stories_bundle):
     out, result = stories_bundle
     with open(os.path.join(out, "summary.json")) as f:
