@@ -564,3 +564,14 @@ def test_onnx_runs_adapter_swapped_in(stories_bundle, tmp_path, name):
     assert numpy.max(numpy.abs(swapped - expected)) <= 1e-4
     # Without its scalings the adapter adds nothing, so the scalings are what carries it.
     assert numpy.max(numpy.abs(weights_only - expected)) > 1e-2
+
+
+def test_quantize_encodings_version_1_0_0(demo_bundle, tmp_path):
+    folder, _ = demo_bundle
+    output = tmp_path / "bundle"
+    result = run_tool(*demo_args(folder, output), "--encodings-version", "1.0.0")
+    assert result.returncode == 0, result.stderr
+    for name in ["base_encodings.encodings", "attention_r4.encodings", "attention_r4_torch.encodings"]:
+        with open(output / name) as f:
+            assert json.load(f)["version"] == "1.0.0", name
+        assert Peftq.EncodingsFile.new_from_file(str(output / name)).get_param_names(), name
