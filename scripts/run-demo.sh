@@ -8,7 +8,8 @@ tool="$build_dir/tools/peftq"
 
 output_dir=$(mktemp -d "${TMPDIR:-/tmp}/peftq-demo-XXXXXX")
 
-# The tool writes its own input: a small safetensors file with every dtype, which it
-# then lists. This exercises the reader, the writer and the command line end to end.
+# The tool writes its own input (a small Llama-style model, two LoRA adapters and
+# calibration ids) to DIR/input, quantizes it as "peftq quantize" does and writes the
+# bundle to DIR/output, then prints the files and the SQNR of each adapter.
 "$tool" demo "$output_dir"
 echo "Demo output is in $output_dir"

@@ -8,67 +8,30 @@
 #include <peftq.h>
 #include <stdio.h>
 
-/* Writes a sample safetensors file with one small tensor of every dtype and metadata. */
-static gboolean
-write_sample_file (const char  *path,
-                   GError     **error)
-{
-  g_autoptr(PeftqSafetensorsWriter) writer = peftq_safetensors_writer_new ();
-  const float values[] = { -1.5f, 0.0f, 0.25f, 3.0f, 65504.0f, 1e-7f };
-  const gint64 shape[] = { 2, 3 };
-  g_autoptr(PeftqTensor) weights = NULL;
-  GEnumClass *dtype_class = g_type_class_ref (PEFTQ_TYPE_DTYPE);
-
-  weights = peftq_tensor_new_from_floats (values, G_N_ELEMENTS (values), shape, G_N_ELEMENTS (shape), error);
-  if (weights == NULL)
-    return FALSE;
-
-  for (guint i = 0; i < dtype_class->n_values; i++)
-    {
-      PeftqDType dtype = (PeftqDType) dtype_class->values[i].value;
-      g_autoptr(PeftqTensor) tensor = NULL;
-      g_autofree char *dtype_name = g_ascii_strdown (peftq_dtype_to_string (dtype), -1);
-      g_autofree char *name = g_strdup_printf ("sample.%s", dtype_name);
-
-      if (peftq_dtype_is_float (dtype))
-        tensor = peftq_tensor_convert (weights, dtype, error);
-      else
-        tensor = peftq_tensor_new (dtype, shape, G_N_ELEMENTS (shape), error);
-
-      if (tensor == NULL || !peftq_safetensors_writer_add_tensor (writer, name, tensor, error))
-        {
-          g_type_class_unref (dtype_class);
-          return FALSE;
-        }
-    }
-  g_type_class_unref (dtype_class);
-
-  peftq_safetensors_writer_set_metadata (writer, "format", "pt");
-  peftq_safetensors_writer_set_metadata (writer, "producer", "peftq demo");
-
-  return peftq_safetensors_writer_write (writer, path, error);
-}
-
 int
 peftq_tool_demo (int    argc,
                  char **argv)
 {
   g_auto(GStrv) folders = NULL;
+  g_auto(PeftqToolQuantOptions) options = { 0 };
   const GOptionEntry entries[] = {
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &folders, NULL, "[DIR]" },
     G_OPTION_ENTRY_NULL,
   };
   g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_autoptr(GError) error = NULL;
-  g_autofree char *output_dir = NULL;
-  g_autofree char *sample_path = NULL;
-  char *inspect_argv[3];
+  g_autofree char *dir = NULL;
+  g_autofree char *input_dir = NULL;
+  g_autofree char *attention = NULL;
+  g_autofree char *all_linear = NULL;
 
   g_option_context_set_summary (context,
-                                "Run peftq on its embedded default input and write the results to DIR "
-                                "(default: a new temporary folder). The demo writes a safetensors file "
-                                "with a tensor of every dtype and lists it.");
+                                "Run “peftq quantize” on peftq's embedded demo input: a small Llama-style "
+                                "model, two LoRA adapters of different rank and targets, and calibration "
+                                "token ids, all generated deterministically. The input goes to DIR/input "
+                                "and the bundle to DIR/output (default DIR: a new temporary folder).");
   g_option_context_add_main_entries (context, entries, NULL);
+  peftq_tool_add_quant_options (context, &options, TRUE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       peftq_tool_print_error (error);
@@ -83,35 +46,49 @@ peftq_tool_demo (int    argc,
 
   if (folders != NULL && folders[0] != NULL)
     {
-      output_dir = g_strdup (folders[0]);
-      if (g_mkdir_with_parents (output_dir, 0777) != 0)
+      dir = g_strdup (folders[0]);
+      if (g_mkdir_with_parents (dir, 0777) != 0)
         {
-          g_printerr ("peftq: cannot create the folder %s: %s\n", output_dir, g_strerror (errno));
+          int saved_errno = errno;
+
+          g_printerr ("peftq: cannot create the folder %s: %s\n", dir, g_strerror (saved_errno));
           return 1;
         }
     }
   else
     {
-      output_dir = g_dir_make_tmp ("peftq-demo-XXXXXX", &error);
-      if (output_dir == NULL)
+      dir = g_dir_make_tmp ("peftq-demo-XXXXXX", &error);
+      if (dir == NULL)
         {
           peftq_tool_print_error (error);
           return 1;
         }
     }
 
-  sample_path = g_build_filename (output_dir, "sample.safetensors", NULL);
-  if (!write_sample_file (sample_path, &error))
+  input_dir = g_build_filename (dir, "input", NULL);
+  if (!peftq_demo_write_all (input_dir, &error))
     {
       peftq_tool_print_error (error);
       return 1;
     }
-
-  printf ("Wrote %s\n\n", sample_path);
+  printf ("Wrote the demo input to %s\n", input_dir);
   fflush (stdout);
 
-  inspect_argv[0] = (char *) "inspect";
-  inspect_argv[1] = sample_path;
-  inspect_argv[2] = NULL;
-  return peftq_tool_inspect (2, inspect_argv);
+  attention = g_strconcat ("attention_r4=", input_dir, G_DIR_SEPARATOR_S, "adapters", G_DIR_SEPARATOR_S,
+                           "attention_r4", NULL);
+  all_linear = g_strconcat ("all_linear_r8=", input_dir, G_DIR_SEPARATOR_S, "adapters", G_DIR_SEPARATOR_S,
+                            "all_linear_r8", NULL);
+  options.model_dir = g_build_filename (input_dir, "model", NULL);
+  options.adapters = g_new0 (char *, 3);
+  options.adapters[0] = g_steal_pointer (&attention);
+  options.adapters[1] = g_steal_pointer (&all_linear);
+  options.calibration = g_build_filename (input_dir, "calibration.safetensors", NULL);
+  options.output_dir = g_build_filename (dir, "output", NULL);
+
+  if (!peftq_tool_run_quantize (&options, &error))
+    {
+      peftq_tool_print_error (error);
+      return 1;
+    }
+  return 0;
 }

@@ -20,6 +20,7 @@ static const ToolCommand commands[] = {
   { "inspect", peftq_tool_inspect, "List the tensors and metadata of a safetensors file" },
   { "generate", peftq_tool_generate, "Decode greedily with a model and print the token ids" },
   { "forward", peftq_tool_forward, "Write a model's logits for token ids to a safetensors file" },
+  { "quantize", peftq_tool_quantize, "Quantize a model and its LoRA adapters into a deployable bundle" },
 };
 
 void

@@ -11,6 +11,8 @@
 #include "peftq-peft-lora-layer-private.h"
 #include "peftq-tensor-private.h"
 
+#include <math.h>
+
 /**
  * PeftqLoraLayer:
  *
@@ -539,6 +541,37 @@ peftq_lora_layer_get_scaling_tensor (PeftqLoraLayer *self,
   g_return_val_if_fail (PEFTQ_IS_LORA_LAYER (self), NULL);
   g_return_val_if_fail (index < self->slots->len, NULL);
   return get_slot (self, index)->scaling_tensor;
+}
+
+/**
+ * peftq_lora_layer_set_scaling:
+ * @self: a layer
+ * @index: an adapter index
+ * @scaling: the new scaling, finite
+ *
+ * Sets the scaling of an adapter in this layer, which the forward pass multiplies the
+ * output of lora_A by. The value is written into the existing scaling tensor (see
+ * [method@Peftq.LoraLayer.get_scaling_tensor]), so an ONNX export names it as before.
+ *
+ * This is how one graph serves adapters with different `lora_alpha / r`: the command
+ * `peftq quantize` loads each adapter's scaling along with its weights.
+ *
+ * Since: 1.0
+ */
+void
+peftq_lora_layer_set_scaling (PeftqLoraLayer *self,
+                              guint           index,
+                              double          scaling)
+{
+  Slot *slot;
+
+  g_return_if_fail (PEFTQ_IS_LORA_LAYER (self));
+  g_return_if_fail (index < self->slots->len);
+  g_return_if_fail (isfinite (scaling));
+
+  slot = get_slot (self, index);
+  slot->scaling = scaling;
+  ((float *) peftq_tensor_get_mutable_data (slot->scaling_tensor))[0] = (float) scaling;
 }
 
 /**

@@ -53,6 +53,10 @@ PEFTQ_AVAILABLE_IN_ALL
 PeftqTensor   *peftq_lora_layer_get_scaling_tensor    (PeftqLoraLayer  *self,
                                                        guint            index);
 PEFTQ_AVAILABLE_IN_ALL
+void           peftq_lora_layer_set_scaling           (PeftqLoraLayer  *self,
+                                                       guint            index,
+                                                       double           scaling);
+PEFTQ_AVAILABLE_IN_ALL
 guint          peftq_lora_layer_get_rank              (PeftqLoraLayer  *self,
                                                        guint            index);
 PEFTQ_AVAILABLE_IN_ALL

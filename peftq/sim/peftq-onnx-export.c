@@ -1485,6 +1485,7 @@ peftq_onnx_export_module (PeftqModule  *root,
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+
   /* Token ids become `input_ids`, [batch, sequence]; a float input (a toy model without
    * an embedding) becomes `input`, with a symbolic batch axis (and sequence axis for
    * rank 3) and the other axes fixed. */

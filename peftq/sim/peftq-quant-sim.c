@@ -2321,6 +2321,13 @@ peftq_quant_sim_export (PeftqQuantSim  *self,
 
   if (export_model)
     {
+      if (dummy_input == NULL)
+        {
+          g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
+                       "Cannot write %s: exporting the model needs a dummy input to trace with",
+                       onnx_path);
+          return FALSE;
+        }
       if (!peftq_onnx_export_module (self->model, dummy_input, onnx_path,
                                      PEFTQ_ONNX_EXTERNAL_DATA_THRESHOLD, error))
         return FALSE;
