@@ -26,8 +26,7 @@ packages="
   python3-torch
   python3-onnx
   valgrind
-  nodejs
-  npm
+  groff-base
 "
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -37,5 +36,12 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
+# Node.js and npm run the ONNX Runtime tests. A machine may already have a Node.js build
+# from another source whose package conflicts with Debian's npm, so install Debian's
+# only where none is present.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages="$packages nodejs npm"
+fi
+
 # shellcheck disable=SC2086 # the list is split into package names on purpose
 apt-get install -y -q --no-install-recommends $packages
