@@ -13,6 +13,6 @@ fi
 if [ ! -f _build/build.ninja ]; then
   meson setup _build
 fi
-ninja -C _build
+ninja -C _build ${NINJA_JOBS:+-j "$NINJA_JOBS"}
 
 ./scripts/run-demo.sh _build

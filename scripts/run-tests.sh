@@ -13,14 +13,14 @@ status=0
 if [ ! -f _build-ci/build.ninja ]; then
   meson setup _build-ci -Dwerror=true -Ddocs=auto
 fi
-ninja -C _build-ci
+ninja -C _build-ci ${NINJA_JOBS:+-j "$NINJA_JOBS"}
 meson test -C _build-ci --print-errorlogs --num-processes 2 || status=1
 
 if [ ! -f _build-asan/build.ninja ]; then
   meson setup _build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
     -Dintrospection=disabled -Dvapi=disabled
 fi
-ninja -C _build-asan
+ninja -C _build-asan ${NINJA_JOBS:+-j "$NINJA_JOBS"}
 meson test -C _build-asan --setup sanitize --suite c --print-errorlogs --num-processes 2 || status=1
 
 # One plain summary line over both passes, from meson's machine-readable logs.
