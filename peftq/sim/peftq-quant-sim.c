@@ -2359,6 +2359,15 @@ static PeftqEncoding *
 lookup_loaded_encoding (PeftqEncodingsFile *file,
                         PeftqSimSlot       *slot)
 {
+  /* A file in the flat layout, keyed by quantizer names, as export_encodings() writes
+   * without an ONNX model. */
+  if (!peftq_encodings_file_get_torch_layout (file))
+    {
+      if (slot->kind == PEFTQ_SIM_SLOT_PARAM)
+        return peftq_encodings_file_get_param_encoding (file, slot->name);
+      return peftq_encodings_file_get_activation_encoding (file, slot->name);
+    }
+
   switch (slot->kind)
     {
     case PEFTQ_SIM_SLOT_PARAM:
@@ -2369,6 +2378,36 @@ lookup_loaded_encoding (PeftqEncodingsFile *file,
     default:
       return peftq_encodings_file_get_module_encoding (file, slot->module_name, "output", slot->index);
     }
+}
+
+/* Checks that a file in the flat layout is keyed by quantizer names, which the
+ * simulation can load, and not by the tensor names of an ONNX graph, which it cannot
+ * map back to modules. */
+static gboolean
+activations_are_quantizer_names (PeftqEncodingsFile  *file,
+                                 GPtrArray           *slots,
+                                 GError             **error)
+{
+  g_auto(GStrv) activations = peftq_encodings_file_get_activation_names (file);
+  g_autoptr(GHashTable) slot_names = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < slots->len; i++)
+    g_hash_table_add (slot_names, ((PeftqSimSlot *) g_ptr_array_index (slots, i))->name);
+
+  for (guint i = 0; activations != NULL && activations[i] != NULL; i++)
+    {
+      if (!g_hash_table_contains (slot_names, activations[i]))
+        {
+          g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
+                       "the activation encodings are keyed by names that are not quantizer "
+                       "names of this model, such as “%s”; if they are ONNX tensor names, "
+                       "load the _torch.encodings file, which is keyed by module names",
+                       activations[i]);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
 }
 
 /* Lists the file's keys that name nothing in the model (strict mode). */
@@ -2390,6 +2429,17 @@ collect_unknown_keys (PeftqQuantSim      *self,
     {
       if (!g_hash_table_contains (slot_names, params[i]))
         g_string_append_printf (unknown, "%s%s", unknown->len > 0 ? ", " : "", params[i]);
+    }
+
+  if (!peftq_encodings_file_get_torch_layout (file))
+    {
+      g_auto(GStrv) activations = peftq_encodings_file_get_activation_names (file);
+
+      for (guint i = 0; activations != NULL && activations[i] != NULL; i++)
+        {
+          if (!g_hash_table_contains (slot_names, activations[i]))
+            g_string_append_printf (unknown, "%s%s", unknown->len > 0 ? ", " : "", activations[i]);
+        }
     }
 
   for (guint i = 0; modules != NULL && modules[i] != NULL; i++)
@@ -2425,7 +2475,7 @@ load_encodings (PeftqQuantSim  *self,
   g_autoptr(GArray) pending = g_array_new (FALSE, FALSE, sizeof (PendingLoad));
   g_autoptr(GString) unknown = g_string_new (NULL);
   g_auto(GStrv) params = NULL;
-  g_auto(GStrv) modules = NULL;
+  g_auto(GStrv) activation_keys = NULL;
 
   if (!peftq_quant_sim_check_idle (self, error))
     return FALSE;
@@ -2433,24 +2483,27 @@ load_encodings (PeftqQuantSim  *self,
   file = peftq_encodings_file_new_from_file (path, error);
   if (file == NULL)
     return FALSE;
-  if (!peftq_encodings_file_get_torch_layout (file))
+  slots = peftq_quant_sim_collect_slots (self);
+
+  if (!peftq_encodings_file_get_torch_layout (file) &&
+      !activations_are_quantizer_names (file, slots, error))
     {
-      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
-                   "%s is keyed by ONNX names: load the _torch.encodings file, which is "
-                   "keyed by module names", path);
+      g_prefix_error (error, "%s: ", path);
       return FALSE;
     }
 
   params = peftq_encodings_file_get_param_names (file);
-  modules = peftq_encodings_file_get_module_names (file);
-  if ((params == NULL || params[0] == NULL) && (modules == NULL || modules[0] == NULL))
+  if (peftq_encodings_file_get_torch_layout (file))
+    activation_keys = peftq_encodings_file_get_module_names (file);
+  else
+    activation_keys = peftq_encodings_file_get_activation_names (file);
+  if ((params == NULL || params[0] == NULL) && (activation_keys == NULL || activation_keys[0] == NULL))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
                    "%s holds neither parameter nor activation encodings", path);
       return FALSE;
     }
 
-  slots = peftq_quant_sim_collect_slots (self);
   if (strict)
     {
       collect_unknown_keys (self, file, slots, unknown);
@@ -2519,7 +2572,9 @@ load_encodings (PeftqQuantSim  *self,
 /**
  * peftq_quant_sim_load_encodings:
  * @self: a simulation
- * @path: (type filename): a `_torch.encodings` file of version 0.6.1 or 1.0.0
+ * @path: (type filename): a `_torch.encodings` file of version 0.6.1 or 1.0.0, or an
+ *   encodings file keyed by quantizer names, as [method@Peftq.QuantSim.export_encodings]
+ *   writes without an ONNX model
  * @strict: whether a key that names no quantizer of the model is an error
  * @partial: whether quantizers without an encoding in the file are kept; when `FALSE`
  *   they are removed from the model

@@ -346,3 +346,53 @@ def test_stories_wrong_dtype(tmp_path):
     with pytest.raises(GLib.Error) as info:
         sim.compute_encodings_from_file(path, 0, None)
     assert "float_ids.safetensors" in info.value.message
+
+
+def test_stories_load_flat_reference_encodings():
+    """A file keyed by quantizer names (the reference's layout) loads and freezes."""
+    ref_path = need("expected", "base", "base_encodings.encodings")
+    with open(ref_path) as f:
+        ref = json.load(f)
+    _, _, sim = stories_sim(None, False)
+
+    sim.load_and_freeze_encodings(ref_path)
+
+    name = "base_model.model.lm_head.output"
+    quantizer = sim.get_quantizer(name)
+    assert quantizer.is_initialized()
+    assert not quantizer.props.allow_overwrite
+    expected = ref["activation_encodings"][name][0]
+    assert quantizer.get_encoding().get_legacy_offset()[0] == expected["offset"]
+    assert abs(quantizer.get_encoding().get_scale()[0] - expected["scale"]) <= 1e-6 * expected["scale"]
+
+
+def test_flat_encodings_round_trip(toy, tmp_path):
+    sim = toy["sim"]
+    sim.compute_encodings(forward, toy["dummy"])
+    assert sim.export_encodings(str(tmp_path), "flat", None)
+    before = sim.get_quantizer(LINEAR + ".base_layer.output").get_encoding().get_scale()
+
+    sim.get_quantizer(LINEAR + ".base_layer.output").clear_encoding()
+    assert sim.load_encodings(str(tmp_path / "flat.encodings"), True, True)
+
+    after = sim.get_quantizer(LINEAR + ".base_layer.output").get_encoding().get_scale()
+    assert after == pytest.approx(before, rel=1e-6)
+
+
+def test_flat_encodings_with_onnx_names_rejected(toy, tmp_path):
+    path = tmp_path / "onnx_keyed.encodings"
+    path.write_text(json.dumps({
+        "version": "0.6.1",
+        "activation_encodings": {"/linear/MatMul_output_0": [
+            {"bitwidth": 8, "dtype": "int", "is_symmetric": "False",
+             "max": 1.0, "min": -1.0, "offset": -128, "scale": 2.0 / 255}]},
+        "param_encodings": {},
+        "excluded_layers": [],
+        "quantizer_args": {},
+    }))
+
+    with pytest.raises(GLib.Error) as info:
+        toy["sim"].load_encodings(str(path), True, True)
+
+    assert "/linear/MatMul_output_0" in info.value.message
+    assert "_torch.encodings" in info.value.message
