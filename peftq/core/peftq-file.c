@@ -27,6 +27,29 @@ set_io_error (GError     **error,
                "Failed to %s “%s”: %s", action, path, g_strerror (saved_errno));
 }
 
+gboolean
+peftq_check_regular_file (const char  *path,
+                          GError     **error)
+{
+  GStatBuf info;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (g_stat (path, &info) != 0)
+    return TRUE;
+
+  if (!S_ISREG (info.st_mode))
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_IO,
+                   "“%s” is not a regular file%s", path,
+                   S_ISDIR (info.st_mode) ? " but a folder" : "");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 PeftqAtomicFile *
 peftq_atomic_file_begin (const char  *path,
                          GError     **error)

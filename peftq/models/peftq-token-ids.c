@@ -5,6 +5,7 @@
 #include "peftq-json-private.h"
 #include "peftq-error.h"
 #include "peftq-safetensors.h"
+#include "peftq-file-private.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -181,6 +182,9 @@ peftq_load_token_ids (const char  *path,
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!peftq_check_regular_file (path, error))
+    return NULL;
 
   mapped = g_mapped_file_new (path, FALSE, &local_error);
   if (mapped == NULL)
