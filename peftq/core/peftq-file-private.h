@@ -37,4 +37,10 @@ gboolean peftq_file_set_contents_atomic (const char  *path,
 gboolean peftq_check_regular_file (const char  *path,
                                    GError     **error);
 
+/* Fails with PEFTQ_ERROR_INVALID_ARGUMENT unless @prefix is a plain file name stem: not
+ * empty, not "." or "..", and without a directory separator, so that files written as
+ * `<dir>/<prefix><suffix>` stay inside `<dir>` and are not hidden files. */
+gboolean peftq_check_file_prefix (const char  *prefix,
+                                  GError     **error);
+
 G_END_DECLS

@@ -50,6 +50,32 @@ peftq_check_regular_file (const char  *path,
   return TRUE;
 }
 
+gboolean
+peftq_check_file_prefix (const char  *prefix,
+                         GError     **error)
+{
+  g_return_val_if_fail (prefix != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (*prefix == '\0')
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
+                   "Invalid file name prefix “”: it must not be empty");
+      return FALSE;
+    }
+
+  if (strcmp (prefix, ".") == 0 || strcmp (prefix, "..") == 0 ||
+      strchr (prefix, '/') != NULL || strchr (prefix, G_DIR_SEPARATOR) != NULL)
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
+                   "Invalid file name prefix “%s”: it must be a file name without a folder part, "
+                   "not “.” or “..”", prefix);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 PeftqAtomicFile *
 peftq_atomic_file_begin (const char  *path,
                          GError     **error)

@@ -14,6 +14,7 @@
 #include "peftq-percentile-analyzer.h"
 #include "peftq-sqnr-analyzer.h"
 #include "peftq-token-ids.h"
+#include "peftq-file-private.h"
 
 #include <string.h>
 
@@ -2190,6 +2191,8 @@ peftq_quant_sim_export_encodings (PeftqQuantSim   *self,
 
   if (!peftq_quant_sim_check_idle (self, error))
     return FALSE;
+  if (!peftq_check_file_prefix (filename_prefix_encodings, error))
+    return FALSE;
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_NOT_FOUND,
@@ -2306,6 +2309,11 @@ peftq_quant_sim_export (PeftqQuantSim  *self,
   g_return_val_if_fail (dummy_input == NULL || PEFTQ_IS_TENSOR (dummy_input), FALSE);
 
   if (!peftq_quant_sim_check_idle (self, error))
+    return FALSE;
+  if (!peftq_check_file_prefix (filename_prefix, error))
+    return FALSE;
+  if (filename_prefix_encodings != NULL && *filename_prefix_encodings != '\0' &&
+      !peftq_check_file_prefix (filename_prefix_encodings, error))
     return FALSE;
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     {

@@ -346,3 +346,30 @@ def test_stories_wrong_dtype(tmp_path):
     with pytest.raises(GLib.Error) as info:
         sim.compute_encodings_from_file(path, 0, None)
     assert "float_ids.safetensors" in info.value.message
+
+
+@pytest.mark.parametrize("prefix", ["", ".", "..", "../escape", "sub/model"])
+def test_export_rejects_bad_prefix(toy, tmp_path, prefix):
+    sim, utils, model = toy["sim"], toy["utils"], toy["model"]
+    out = tmp_path / "out" / "inner"
+    out.mkdir(parents=True)
+    (out / "sub").mkdir()
+    d = str(out)
+    sim.compute_encodings(forward, toy["dummy"])
+    exports = [
+        lambda: sim.export(d, prefix, toy["dummy"], True, None),
+        lambda: sim.export(d, "model", toy["dummy"], True, prefix if prefix else "."),
+        lambda: sim.export_encodings(d, prefix, None),
+        lambda: utils.export_adapter_weights(sim, d, prefix, None),
+        lambda: Peftq.save_lora_weights_after_adaptation(model, d, prefix),
+        lambda: Peftq.track_lora_meta_data(model, d, prefix, type_none()),
+    ]
+    for export in exports:
+        with pytest.raises(GLib.Error) as info:
+            export()
+        assert info.value.matches(Peftq.error_quark(), Peftq.Error.INVALID_ARGUMENT)
+        assert "prefix" in info.value.message
+        assert f"“{prefix}”" in info.value.message or prefix == ""
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("*.*"))
+    assert list((out / "sub").iterdir()) == []
