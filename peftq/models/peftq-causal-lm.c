@@ -188,9 +188,15 @@ peftq_causal_lm_load (const char  *folder,
   g_return_val_if_fail (folder != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
+  if (!g_file_test (folder, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_NOT_FOUND, "Model folder %s does not exist", folder);
+      return NULL;
+    }
+  if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
+                   "Model path %s is not a folder: pass the folder that contains config.json", folder);
       return NULL;
     }
 

@@ -301,6 +301,13 @@ test_invalid_folders (void)
   assert_load_fails (empty, PEFTQ_ERROR_NOT_FOUND, "config.json");
   assert_load_fails ("/nonexistent/peftq-model", PEFTQ_ERROR_NOT_FOUND, "/nonexistent/peftq-model");
 
+  {
+    g_autofree char *config_file = g_build_filename (model_dir, "config.json", NULL);
+
+    assert_load_fails (config_file, PEFTQ_ERROR_INVALID_ARGUMENT, "is not a folder");
+    assert_load_fails (config_file, PEFTQ_ERROR_INVALID_ARGUMENT, config_file);
+  }
+
   missing_tensor = write_variant (model_dir, NULL, remove_norm);
   assert_load_fails (missing_tensor, PEFTQ_ERROR_NOT_FOUND, "model.layers.2.mlp.up_proj.weight");
 
