@@ -373,3 +373,13 @@ def test_export_rejects_bad_prefix(toy, tmp_path, prefix):
     written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     assert written == sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("*.*"))
     assert list((out / "sub").iterdir()) == []
+
+
+def test_stories_float_dummy_input_names_dtype():
+    model = Peftq.PeftModel.new(Peftq.CausalLM.load(os.path.dirname(need("stories260K", "config.json"))))
+    dummy = Peftq.Tensor.new_from_floats([1.0, 2.0, 3.0, 4.0], [1, 4])
+    with pytest.raises(GLib.Error) as info:
+        Peftq.QuantSim.new(model, dummy, None, Peftq.QuantScheme.TF, 16, 8)
+    assert info.value.matches(Peftq.error_quark(), Peftq.Error.DTYPE_MISMATCH)
+    assert "F32" in info.value.message
+    assert "[1, 4]" in info.value.message
