@@ -7,16 +7,10 @@
 #include <string.h>
 
 gboolean
-peftq_tool_load_adapters (PeftqModule     *model,
-                          char           **specs,
-                          const char      *active,
-                          PeftqPeftModel **out_peft_model,
-                          GError         **error)
+peftq_tool_check_adapter_specs (char        **specs,
+                                const char   *active,
+                                GError      **error)
 {
-  g_autoptr(PeftqPeftModel) peft_model = NULL;
-  const char *active_names[2] = { NULL, NULL };
-
-  *out_peft_model = NULL;
   if (specs == NULL || specs[0] == NULL)
     {
       if (active != NULL)
@@ -28,11 +22,9 @@ peftq_tool_load_adapters (PeftqModule     *model,
       return TRUE;
     }
 
-  peft_model = peftq_peft_model_new (model);
   for (guint i = 0; specs[i] != NULL; i++)
     {
       const char *equals = strchr (specs[i], '=');
-      g_autofree char *name = NULL;
 
       if (equals == NULL || equals == specs[i] || equals[1] == '\0')
         {
@@ -41,6 +33,48 @@ peftq_tool_load_adapters (PeftqModule     *model,
                        specs[i]);
           return FALSE;
         }
+    }
+
+  return TRUE;
+}
+
+gboolean
+peftq_tool_check_no_arguments (int      argc,
+                               char   **argv,
+                               GError **error)
+{
+  if (argc > 1)
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
+                   "unexpected argument “%s”; run “%s --help”", argv[1], argv[0]);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
+peftq_tool_load_adapters (PeftqModule     *model,
+                          char           **specs,
+                          const char      *active,
+                          PeftqPeftModel **out_peft_model,
+                          GError         **error)
+{
+  g_autoptr(PeftqPeftModel) peft_model = NULL;
+  const char *active_names[2] = { NULL, NULL };
+
+  *out_peft_model = NULL;
+  if (!peftq_tool_check_adapter_specs (specs, active, error))
+    return FALSE;
+  if (specs == NULL || specs[0] == NULL)
+    return TRUE;
+
+  peft_model = peftq_peft_model_new (model);
+  for (guint i = 0; specs[i] != NULL; i++)
+    {
+      const char *equals = strchr (specs[i], '=');
+      g_autofree char *name = NULL;
+
       name = g_strndup (specs[i], equals - specs[i]);
       if (peftq_peft_model_load_adapter (peft_model, equals + 1, name, error) == NULL)
         return FALSE;

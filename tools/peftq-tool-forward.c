@@ -227,7 +227,14 @@ peftq_tool_forward (int    argc,
       return 2;
     }
 
-  if (model_dir == NULL || input_path == NULL || output_path == NULL || argc > 1 || threads < 0)
+  if (!peftq_tool_check_no_arguments (argc, argv, &error) ||
+      !peftq_tool_check_adapter_specs (adapters, active, &error))
+    {
+      peftq_tool_print_error (error);
+      return 2;
+    }
+
+  if (model_dir == NULL || input_path == NULL || output_path == NULL || threads < 0)
     {
       g_printerr ("peftq: forward needs --model DIR, --input-ids FILE and --output FILE; "
                   "run “peftq forward --help”\n");

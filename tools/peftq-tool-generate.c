@@ -78,7 +78,14 @@ peftq_tool_generate (int    argc,
       return 2;
     }
 
-  if (model_dir == NULL || prompt_text == NULL || argc > 1 || steps < 0 || threads < 0)
+  if (!peftq_tool_check_no_arguments (argc, argv, &error) ||
+      !peftq_tool_check_adapter_specs (adapters, active, &error))
+    {
+      peftq_tool_print_error (error);
+      return 2;
+    }
+
+  if (model_dir == NULL || prompt_text == NULL || steps < 0 || threads < 0)
     {
       g_printerr ("peftq: generate needs --model DIR and --prompt-ids IDS, and --steps must not be negative; "
                   "run “peftq generate --help”\n");

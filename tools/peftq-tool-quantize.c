@@ -1151,11 +1151,22 @@ peftq_tool_quantize (int    argc,
       peftq_tool_print_error (error);
       return 2;
     }
+  if (!peftq_tool_check_no_arguments (argc, argv, &error))
+    {
+      peftq_tool_print_error (error);
+      return 2;
+    }
   if (options.model_dir == NULL || options.calibration == NULL || options.output_dir == NULL ||
-      options.adapters == NULL || argc > 1)
+      options.adapters == NULL)
     {
       g_printerr ("peftq: quantize needs --model DIR, --adapter NAME=DIR (one or more), "
                   "--calibration FILE and --output DIR; run “peftq quantize --help”\n");
+      return 2;
+    }
+  if (!peftq_tool_check_adapter_specs (options.adapters, NULL, &error) ||
+      !peftq_tool_quant_options_check (&options, &error))
+    {
+      peftq_tool_print_error (error);
       return 2;
     }
 

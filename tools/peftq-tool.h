@@ -17,6 +17,19 @@ int peftq_tool_generate (int argc, char **argv);
 int peftq_tool_forward (int argc, char **argv);
 int peftq_tool_quantize (int argc, char **argv);
 
+/* Checks the usage of --adapter and --active before anything is loaded: each of @specs
+ * has the form "NAME=DIR", and @active needs at least one spec. A failure is a usage
+ * error (exit status 2). */
+gboolean peftq_tool_check_adapter_specs (char        **specs,
+                                         const char   *active,
+                                         GError      **error);
+
+/* Checks that the command line left no positional argument after option parsing, for
+ * commands that take none. @argv[0] is the command name. A failure is a usage error. */
+gboolean peftq_tool_check_no_arguments (int      argc,
+                                        char   **argv,
+                                        GError **error);
+
 /* Wraps @model in a PEFT model and loads each "NAME=DIR" of @specs as an adapter; only
  * @active (or, when NULL, the first adapter) is active. Without specs it does nothing
  * and sets *out_peft_model to NULL. */

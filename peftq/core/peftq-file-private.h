@@ -30,4 +30,17 @@ gboolean peftq_file_set_contents_atomic (const char  *path,
                                          gssize       length,
                                          GError     **error);
 
+/* Fails with PEFTQ_ERROR_IO when @path exists but is not a regular file (a folder, FIFO,
+ * device or socket). It only calls stat(), because opening a FIFO for reading blocks until
+ * a writer appears. A missing or unreadable @path passes, so that the caller's open
+ * reports it with its usual error (PEFTQ_ERROR_NOT_FOUND for a missing file). */
+gboolean peftq_check_regular_file (const char  *path,
+                                   GError     **error);
+
+/* Fails with PEFTQ_ERROR_INVALID_ARGUMENT unless @prefix is a plain file name stem: not
+ * empty, not "." or "..", and without a directory separator, so that files written as
+ * `<dir>/<prefix><suffix>` stay inside `<dir>` and are not hidden files. */
+gboolean peftq_check_file_prefix (const char  *prefix,
+                                  GError     **error);
+
 G_END_DECLS

@@ -27,6 +27,55 @@ set_io_error (GError     **error,
                "Failed to %s “%s”: %s", action, path, g_strerror (saved_errno));
 }
 
+gboolean
+peftq_check_regular_file (const char  *path,
+                          GError     **error)
+{
+  GStatBuf info;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (g_stat (path, &info) != 0)
+    return TRUE;
+
+  if (!S_ISREG (info.st_mode))
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_IO,
+                   "“%s” is not a regular file%s", path,
+                   S_ISDIR (info.st_mode) ? " but a folder" : "");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
+peftq_check_file_prefix (const char  *prefix,
+                         GError     **error)
+{
+  g_return_val_if_fail (prefix != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (*prefix == '\0')
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
+                   "Invalid file name prefix “”: it must not be empty");
+      return FALSE;
+    }
+
+  if (strcmp (prefix, ".") == 0 || strcmp (prefix, "..") == 0 ||
+      strchr (prefix, '/') != NULL || strchr (prefix, G_DIR_SEPARATOR) != NULL)
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
+                   "Invalid file name prefix “%s”: it must be a file name without a folder part, "
+                   "not “.” or “..”", prefix);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 PeftqAtomicFile *
 peftq_atomic_file_begin (const char  *path,
                          GError     **error)

@@ -42,8 +42,9 @@ gboolean peftq_json_parser_load_data (JsonParser  *parser,
                                       gssize       length,
                                       GError     **error);
 
-/* Maps a file and loads it as peftq_json_parser_load_data does. A file that cannot be
- * read gives the GFileError of g_mapped_file_new (G_FILE_ERROR_NOENT when missing). */
+/* Maps a file and loads it as peftq_json_parser_load_data does. A path that is not a
+ * regular file gives PEFTQ_ERROR_IO, and a file that cannot be read gives the GFileError
+ * of g_mapped_file_new (G_FILE_ERROR_NOENT when missing). */
 gboolean peftq_json_parser_load_file (JsonParser  *parser,
                                       const char  *path,
                                       GError     **error);

@@ -3,6 +3,7 @@
 
 #include "peftq-json-private.h"
 #include "peftq-error.h"
+#include "peftq-file-private.h"
 
 #include <string.h>
 
@@ -486,6 +487,9 @@ peftq_json_parser_load_file (JsonParser  *parser,
 
   g_return_val_if_fail (JSON_IS_PARSER (parser), FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
+
+  if (!peftq_check_regular_file (path, error))
+    return FALSE;
 
   mapping = g_mapped_file_new (path, FALSE, error);
   if (mapping == NULL)

@@ -501,6 +501,9 @@ peftq_safetensors_file_open (const char  *path,
       return NULL;
     }
 
+  if (!peftq_check_regular_file (path, error))
+    return NULL;
+
   self->mapping = g_mapped_file_new (path, FALSE, &map_error);
   if (self->mapping == NULL)
     {

@@ -50,7 +50,18 @@ peftq_causal_lm_forward (PeftqModule          *module,
     return NULL;
 
   dtype = peftq_tensor_get_dtype (inputs[0]);
-  if (peftq_tensor_get_rank (inputs[0]) != 2 || (dtype != PEFTQ_DTYPE_I64 && dtype != PEFTQ_DTYPE_I32))
+  if (dtype != PEFTQ_DTYPE_I64 && dtype != PEFTQ_DTYPE_I32)
+    {
+      g_autofree char *description = peftq_module_dup_description (module);
+      g_autofree char *shape = peftq_tensor_format_shape (inputs[0]);
+
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_DTYPE_MISMATCH,
+                   "The %s got input ids of dtype %s and shape %s, expected token ids of dtype "
+                   "I64 or I32 and shape [batch, tokens]",
+                   description, peftq_dtype_to_string (dtype), shape);
+      return NULL;
+    }
+  if (peftq_tensor_get_rank (inputs[0]) != 2)
     {
       peftq_module_set_shape_error (module, error, "input ids", inputs[0],
                                     "[batch, tokens] of dtype I64 or I32");
@@ -188,9 +199,15 @@ peftq_causal_lm_load (const char  *folder,
   g_return_val_if_fail (folder != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
+  if (!g_file_test (folder, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_NOT_FOUND, "Model folder %s does not exist", folder);
+      return NULL;
+    }
+  if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_ARGUMENT,
+                   "Model path %s is not a folder: pass the folder that contains config.json", folder);
       return NULL;
     }
 

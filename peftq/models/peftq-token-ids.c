@@ -5,6 +5,7 @@
 #include "peftq-json-private.h"
 #include "peftq-error.h"
 #include "peftq-safetensors.h"
+#include "peftq-file-private.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -60,10 +61,17 @@ load_json (const char  *path,
     }
 
   root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root) || json_array_get_length (json_node_get_array (root)) == 0)
+  if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
-                   "Token ids file %s must hold a non-empty list of lists of token ids", path);
+                   "Token ids file %s must be a JSON list of lists of token ids, not a %s", path,
+                   root == NULL ? "empty document" : json_node_type_name (root));
+      return NULL;
+    }
+  if (json_array_get_length (json_node_get_array (root)) == 0)
+    {
+      g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
+                   "Token ids file %s must be a JSON list of lists of token ids, but the list is empty", path);
       return NULL;
     }
 
@@ -161,8 +169,8 @@ load_safetensors (const char  *path,
  * @error: return location for a #GError
  *
  * Reads token ids, such as a calibration dataset or a model input. A file whose first
- * non-blank byte is `[` is read as JSON, any other as safetensors. Every JSON sequence
- * must have the same length.
+ * non-blank byte is `[` or `{` is read as JSON, any other as safetensors. Every JSON
+ * sequence must have the same length.
  *
  * Returns: (transfer full): an I64 tensor of shape [batch, tokens], or `NULL` if the
  *   file is missing or malformed
@@ -182,6 +190,9 @@ peftq_load_token_ids (const char  *path,
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (!peftq_check_regular_file (path, error))
+    return NULL;
+
   mapped = g_mapped_file_new (path, FALSE, &local_error);
   if (mapped == NULL)
     {
@@ -196,7 +207,11 @@ peftq_load_token_ids (const char  *path,
   while (i < length && g_ascii_isspace (contents[i]))
     i++;
 
-  if (i < length && contents[i] == '[')
+  /* A safetensors file starts with its header length as a little-endian 64-bit integer,
+   * whose first byte may happen to be '[' or '{'. Any real header length has a zero in
+   * its top byte, and JSON text contains no NUL byte, so a NUL decides for safetensors. */
+  if (i < length && (contents[i] == '[' || contents[i] == '{') &&
+      memchr (contents, '\0', MIN (length, 8)) == NULL)
     return load_json (path, error);
 
   return load_safetensors (path, error);

@@ -7,6 +7,7 @@
 #include "peftq-lora-layer-private.h"
 #include "peftq-peft-lora-layer.h"
 #include "peftq-safetensors.h"
+#include "peftq-file-private.h"
 
 #include <string.h>
 
@@ -192,6 +193,9 @@ peftq_save_lora_weights_after_adaptation (PeftqModule  *model,
   g_return_val_if_fail (filename_prefix != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (!peftq_check_file_prefix (filename_prefix, error))
+    return FALSE;
+
   layers = peftq_list_lora_layers (model);
   if (layers->len == 0)
     {
@@ -270,6 +274,9 @@ peftq_track_lora_meta_data (PeftqModule  *model,
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (filename_prefix != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!peftq_check_file_prefix (filename_prefix, error))
+    return NULL;
 
   map = peftq_adapter_meta_data_map_new ();
   layers = peftq_list_lora_layers (model);

@@ -1143,6 +1143,9 @@ peftq_encodings_file_new_from_file (const char  *path,
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (!peftq_check_regular_file (path, error))
+    return NULL;
+
   if (!g_file_get_contents (path, &contents, &length, &local_error))
     {
       g_set_error (error, PEFTQ_ERROR,

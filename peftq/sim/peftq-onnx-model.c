@@ -5,6 +5,7 @@
 #include "peftq-error.h"
 #include "peftq-onnx-builder-private.h"
 #include "peftq-tensor-private.h"
+#include "peftq-file-private.h"
 
 #ifdef HAVE_ONNX
 #include "onnx.pb-c.h"
@@ -543,6 +544,9 @@ read_model (PeftqOnnxModel  *self,
   g_autoptr(GStrvBuilder) outputs = g_strv_builder_new ();
   gsize length;
 
+  if (!peftq_check_regular_file (self->path, error))
+    return FALSE;
+
   file = g_mapped_file_new (self->path, FALSE, &local_error);
   if (file == NULL)
     {
@@ -893,6 +897,9 @@ map_external_data (PeftqOnnxModel  *self,
   if (file == NULL)
     {
       g_autoptr(GError) local_error = NULL;
+
+      if (!peftq_check_regular_file (initializer->data_path, error))
+        return NULL;
 
       file = g_mapped_file_new (initializer->data_path, FALSE, &local_error);
       if (file == NULL)

@@ -12,6 +12,7 @@
 #include "peftq-peft.h"
 #include "peftq-quant-sim-private.h"
 #include "peftq-safetensors.h"
+#include "peftq-file-private.h"
 
 #include <json-glib/json-glib.h>
 #include <string.h>
@@ -945,6 +946,8 @@ peftq_peft_quant_utils_export_adapter_weights (PeftqPeftQuantUtils  *self,
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (filename_prefix != NULL, FALSE);
 
+  if (!peftq_check_file_prefix (filename_prefix, error))
+    return FALSE;
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_NOT_FOUND,

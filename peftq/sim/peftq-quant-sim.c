@@ -14,6 +14,7 @@
 #include "peftq-percentile-analyzer.h"
 #include "peftq-sqnr-analyzer.h"
 #include "peftq-token-ids.h"
+#include "peftq-file-private.h"
 
 #include <string.h>
 
@@ -2143,6 +2144,42 @@ onnx_name_of_slot (PeftqOnnxModel *onnx,
   return g_strdup (names[slot->index]);
 }
 
+/* Whether the parameter of @slot shares its tensor with another parameter of the model
+ * that has an initializer in @onnx, as a tied `lm_head.weight` shares the tensor of
+ * `model.embed_tokens.weight`. The export writes a tied tensor once, under the name that
+ * peftq_module_list_named_parameters() lists first. */
+static gboolean
+slot_is_tied_to_initializer (PeftqQuantSim  *self,
+                             PeftqOnnxModel *onnx,
+                             PeftqSimSlot   *slot)
+{
+  PeftqTensor *tensor;
+  g_auto(GStrv) names = NULL;
+
+  if (onnx == NULL || slot->kind != PEFTQ_SIM_SLOT_PARAM)
+    return FALSE;
+  tensor = peftq_module_get_parameter (slot->module, slot->param);
+  if (tensor == NULL)
+    return FALSE;
+
+  names = peftq_module_list_named_parameters (self->model);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      const char *dot = strrchr (names[i], '.');
+      g_autofree char *module_name = dot != NULL ? g_strndup (names[i], dot - names[i]) : g_strdup ("");
+      const char *param = dot != NULL ? dot + 1 : names[i];
+      PeftqModule *module = peftq_module_find_module (self->model, module_name);
+
+      if (module == NULL || (module == slot->module && strcmp (param, slot->param) == 0))
+        continue;
+      if (peftq_module_get_parameter (module, param) == tensor &&
+          peftq_onnx_model_find_parameter (onnx, module_name, param) != NULL)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
 /**
  * peftq_quant_sim_export_encodings:
  * @self: a simulation
@@ -2156,7 +2193,9 @@ onnx_name_of_slot (PeftqOnnxModel *onnx,
  * [property@Peftq.QuantSim:encodings-version], with every enabled, initialized
  * quantizer. The `_torch` file is keyed by module names (section 9.3 of the AIMET
  * semantics). The other file is keyed by the ONNX names of @onnx_model; a quantizer
- * whose tensor the graph lacks is left out of it with a warning. Without a model it is
+ * whose tensor the graph lacks is left out of it with a warning. A parameter tied to
+ * another one that has an initializer, such as a tied `lm_head.weight`, is left out
+ * without a warning: its encoding is only in the `_torch` file. Without a model it is
  * keyed by quantizer names (`<module>.output`, `<module>.weight`), the layout of the
  * reference files. Dropout modules are left out, as AIMET does. Each file is written
  * to a temporary file and renamed.
@@ -2189,6 +2228,8 @@ peftq_quant_sim_export_encodings (PeftqQuantSim   *self,
   g_return_val_if_fail (onnx_model == NULL || PEFTQ_IS_ONNX_MODEL (onnx_model), FALSE);
 
   if (!peftq_quant_sim_check_idle (self, error))
+    return FALSE;
+  if (!peftq_check_file_prefix (filename_prefix_encodings, error))
     return FALSE;
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     {
@@ -2232,6 +2273,8 @@ peftq_quant_sim_export_encodings (PeftqQuantSim   *self,
         }
 
       name = onnx_name_of_slot (onnx_model, slot);
+      if (name == NULL && slot_is_tied_to_initializer (self, onnx_model, slot))
+        continue;
       if (name == NULL)
         {
           if (n_missing++ < 5)
@@ -2244,7 +2287,10 @@ peftq_quant_sim_export_encodings (PeftqQuantSim   *self,
         peftq_encodings_file_set_activation_encoding (onnx_file, name, encoding);
     }
 
-  if (n_missing > 0)
+  if (n_missing == 1)
+    g_warning ("1 quantizer has no tensor in the ONNX model %s (%s): its encoding is only in "
+               "the _torch file", peftq_onnx_model_get_path (onnx_model), missing->str);
+  else if (n_missing > 1)
     g_warning ("%u quantizers have no tensor in the ONNX model %s (%s%s): their encodings "
                "are only in the _torch file", n_missing,
                peftq_onnx_model_get_path (onnx_model), missing->str, n_missing > 5 ? ", ..." : "");
@@ -2306,6 +2352,11 @@ peftq_quant_sim_export (PeftqQuantSim  *self,
   g_return_val_if_fail (dummy_input == NULL || PEFTQ_IS_TENSOR (dummy_input), FALSE);
 
   if (!peftq_quant_sim_check_idle (self, error))
+    return FALSE;
+  if (!peftq_check_file_prefix (filename_prefix, error))
+    return FALSE;
+  if (filename_prefix_encodings != NULL && *filename_prefix_encodings != '\0' &&
+      !peftq_check_file_prefix (filename_prefix_encodings, error))
     return FALSE;
   if (!g_file_test (path, G_FILE_TEST_IS_DIR))
     {

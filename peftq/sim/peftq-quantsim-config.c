@@ -4,6 +4,7 @@
 #include "peftq-quantsim-config.h"
 #include "peftq-json-private.h"
 #include "peftq-error.h"
+#include "peftq-file-private.h"
 
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -995,6 +996,9 @@ peftq_quantsim_config_new_from_file (const char  *path,
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (!peftq_check_regular_file (path, error))
+    return NULL;
 
   if (!g_file_get_contents (path, &contents, &length, &local_error))
     {

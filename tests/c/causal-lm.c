@@ -301,6 +301,13 @@ test_invalid_folders (void)
   assert_load_fails (empty, PEFTQ_ERROR_NOT_FOUND, "config.json");
   assert_load_fails ("/nonexistent/peftq-model", PEFTQ_ERROR_NOT_FOUND, "/nonexistent/peftq-model");
 
+  {
+    g_autofree char *config_file = g_build_filename (model_dir, "config.json", NULL);
+
+    assert_load_fails (config_file, PEFTQ_ERROR_INVALID_ARGUMENT, "is not a folder");
+    assert_load_fails (config_file, PEFTQ_ERROR_INVALID_ARGUMENT, config_file);
+  }
+
   missing_tensor = write_variant (model_dir, NULL, remove_norm);
   assert_load_fails (missing_tensor, PEFTQ_ERROR_NOT_FOUND, "model.layers.2.mlp.up_proj.weight");
 
@@ -508,6 +515,8 @@ test_token_ids_files (void)
   g_autofree char *flat = g_build_filename (dir, "flat.json", NULL);
   g_autofree char *ragged = g_build_filename (dir, "ragged.json", NULL);
   g_autofree char *text = g_build_filename (dir, "text.json", NULL);
+  g_autofree char *object = g_build_filename (dir, "object.json", NULL);
+  g_autofree char *empty = g_build_filename (dir, "empty.json", NULL);
   g_autofree char *i32 = g_build_filename (dir, "ids.safetensors", NULL);
   g_autoptr(PeftqSafetensorsWriter) writer = peftq_safetensors_writer_new ();
   g_autoptr(PeftqTensor) tensor = NULL;
@@ -521,6 +530,8 @@ test_token_ids_files (void)
   g_assert_true (g_file_set_contents (flat, "[7, 8]", -1, &error));
   g_assert_true (g_file_set_contents (ragged, "[[1, 2], [3]]", -1, &error));
   g_assert_true (g_file_set_contents (text, "[[1, \"two\"]]", -1, &error));
+  g_assert_true (g_file_set_contents (object, "\n {\"a\": 1}", -1, &error));
+  g_assert_true (g_file_set_contents (empty, "[]", -1, &error));
 
   tensor = peftq_load_token_ids (good, &error);
   g_assert_no_error (error);
@@ -549,6 +560,20 @@ test_token_ids_files (void)
   g_assert_nonnull (strstr (error->message, "[0][1]"));
   g_clear_error (&error);
 
+  /* A JSON object is reported as JSON of the wrong shape, not as a bad safetensors file. */
+  tensor = peftq_load_token_ids (object, &error);
+  g_assert_null (tensor);
+  peftq_test_assert_error_mentions (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
+                                    "must be a JSON list of lists of token ids");
+  g_assert_nonnull (strstr (error->message, object));
+  g_clear_error (&error);
+
+  tensor = peftq_load_token_ids (empty, &error);
+  g_assert_null (tensor);
+  peftq_test_assert_error_mentions (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
+                                    "must be a JSON list of lists of token ids");
+  g_clear_error (&error);
+
   /* I32 input_ids in safetensors become I64. */
   ids32 = peftq_tensor_new_from_bytes (PEFTQ_DTYPE_I32, (gint64[]) { 2, 3 }, 2, bytes32, &error);
   g_assert_true (peftq_safetensors_writer_add_tensor (writer, "input_ids", ids32, &error));
@@ -560,6 +585,26 @@ test_token_ids_files (void)
   g_assert_cmpint (values[0], ==, 5);
   g_assert_cmpint (values[5], ==, 10);
   g_clear_object (&tensor);
+
+  /* A header length of 123 makes the file start with '{', yet it is safetensors. */
+  {
+    g_autofree char *brace = g_build_filename (dir, "brace.safetensors", NULL);
+    g_autoptr(GString) header = g_string_new ("{\"input_ids\":{\"dtype\":\"I64\",\"shape\":[1,2],"
+                                              "\"data_offsets\":[0,16]}}");
+    g_autoptr(GBytes) contents = NULL;
+
+    while (header->len < '{')
+      g_string_append_c (header, ' ');
+    contents = peftq_test_build_safetensors (header->str, 16);
+    g_assert_cmpint (((const char *) g_bytes_get_data (contents, NULL))[0], ==, '{');
+    g_assert_true (g_file_set_contents (brace, g_bytes_get_data (contents, NULL),
+                                        (gssize) g_bytes_get_size (contents), &error));
+    tensor = peftq_load_token_ids (brace, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (peftq_tensor_get_dim (tensor, 0), ==, 1);
+    g_assert_cmpint (peftq_tensor_get_dim (tensor, 1), ==, 2);
+    g_clear_object (&tensor);
+  }
 
   tensor = peftq_load_token_ids ("/nonexistent/ids.json", &error);
   g_assert_null (tensor);

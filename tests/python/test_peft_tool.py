@@ -62,12 +62,12 @@ def test_generate_rejects_bad_adapter_options():
     qv = data_path("stories260K-adapters", "qv_r4")
     model = data_path("stories260K")
     result = run_tool("generate", "-m", model, "-p", "1", "-n", "2", "--adapter", "qv")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "NAME=DIR" in result.stderr
     result = run_tool("generate", "-m", model, "-p", "1", "-n", "2", "--adapter", "qv=" + qv,
                       "--active", "other")
     assert result.returncode == 1
     assert "other" in result.stderr
     result = run_tool("generate", "-m", model, "-p", "1", "-n", "2", "--active", "qv")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "--adapter" in result.stderr

@@ -5,6 +5,9 @@ import json
 import os
 import random
 import statistics
+import subprocess
+import sys
+import textwrap
 
 import gi
 
@@ -396,3 +399,92 @@ def test_flat_encodings_with_onnx_names_rejected(toy, tmp_path):
 
     assert "/linear/MatMul_output_0" in info.value.message
     assert "_torch.encodings" in info.value.message
+
+
+@pytest.mark.parametrize("prefix", ["", ".", "..", "../escape", "sub/model"])
+def test_export_rejects_bad_prefix(toy, tmp_path, prefix):
+    sim, utils, model = toy["sim"], toy["utils"], toy["model"]
+    out = tmp_path / "out" / "inner"
+    out.mkdir(parents=True)
+    (out / "sub").mkdir()
+    d = str(out)
+    sim.compute_encodings(forward, toy["dummy"])
+    exports = [
+        lambda: sim.export(d, prefix, toy["dummy"], True, None),
+        lambda: sim.export(d, "model", toy["dummy"], True, prefix if prefix else "."),
+        lambda: sim.export_encodings(d, prefix, None),
+        lambda: utils.export_adapter_weights(sim, d, prefix, None),
+        lambda: Peftq.save_lora_weights_after_adaptation(model, d, prefix),
+        lambda: Peftq.track_lora_meta_data(model, d, prefix, type_none()),
+    ]
+    for export in exports:
+        with pytest.raises(GLib.Error) as info:
+            export()
+        assert info.value.matches(Peftq.error_quark(), Peftq.Error.INVALID_ARGUMENT)
+        assert "prefix" in info.value.message
+        assert f"“{prefix}”" in info.value.message or prefix == ""
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == sorted(str(p.relative_to(tmp_path)) for p in tmp_path.glob("*.*"))
+    assert list((out / "sub").iterdir()) == []
+
+
+def test_stories_float_dummy_input_names_dtype():
+    model = Peftq.PeftModel.new(Peftq.CausalLM.load(os.path.dirname(need("stories260K", "config.json"))))
+    dummy = Peftq.Tensor.new_from_floats([1.0, 2.0, 3.0, 4.0], [1, 4])
+    with pytest.raises(GLib.Error) as info:
+        Peftq.QuantSim.new(model, dummy, None, Peftq.QuantScheme.TF, 16, 8)
+    assert info.value.matches(Peftq.error_quark(), Peftq.Error.DTYPE_MISMATCH)
+    assert "F32" in info.value.message
+    assert "[1, 4]" in info.value.message
+
+
+TIED_EXPORT_SCRIPT = textwrap.dedent("""
+    import json, os, sys
+    import gi
+    gi.require_version("Peftq", "1.0")
+    from gi.repository import Peftq
+
+    model_dir, ids_path, out, other_onnx = sys.argv[1:5]
+    model = Peftq.PeftModel.new(Peftq.CausalLM.load(model_dir))
+    ids = Peftq.load_token_ids(ids_path)
+    sim = Peftq.QuantSim.new(model, ids, None, Peftq.QuantScheme.TF, 8, 8)
+    sim.compute_encodings(lambda m, data: m.forward_one(None, data) is not None, ids)
+    sim.export(out, "model", ids, True, "tied")
+    print("EXPORTED", file=sys.stderr, flush=True)
+    if other_onnx:
+        sim.export_encodings(out, "mismatched", Peftq.OnnxModel.load(other_onnx))
+""")
+
+
+def run_tied_export(tmp_path, other_onnx=""):
+    model_dir = os.path.dirname(need("stories260K", "config.json"))
+    ids = need("expected", "eval_input_ids.json")
+    return subprocess.run([sys.executable, "-c", TIED_EXPORT_SCRIPT, model_dir, ids, str(tmp_path),
+                           other_onnx], capture_output=True, text=True, timeout=120)
+
+
+def test_stories_tied_export_no_warning(tmp_path):
+    with open(need("stories260K", "config.json")) as f:
+        assert json.load(f)["tie_word_embeddings"]
+    result = run_tied_export(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "WARNING" not in result.stderr
+    with open(tmp_path / "tied_torch.encodings") as f:
+        torch_params = json.load(f)["param_encodings"]
+    with open(tmp_path / "tied.encodings") as f:
+        onnx_params = json.load(f)["param_encodings"]
+    assert "base_model.model.lm_head.weight" in torch_params
+    assert "base_model.model.lm_head.weight" not in onnx_params
+
+
+def test_export_gap_still_warns(toy, tmp_path):
+    sim, d = toy["sim"], str(tmp_path)
+    sim.compute_encodings(forward, toy["dummy"])
+    assert sim.export(d, "toy", toy["dummy"], True, None)
+    stories_dir = tmp_path / "stories"
+    stories_dir.mkdir()
+    result = run_tied_export(stories_dir, os.path.join(d, "toy.onnx"))
+    assert result.returncode == 0, result.stderr
+    exported, _, after = result.stderr.partition("EXPORTED")
+    assert "WARNING" not in exported
+    assert "quantizers have no tensor in the ONNX model" in after

@@ -464,7 +464,7 @@ def test_bad_adapter_missing_tensor(earlier_bundle, tmp_path):
 def test_bad_bitwidth_rejected(demo_bundle, tmp_path):
     folder, _ = demo_bundle
     result = run_tool(*demo_args(folder, tmp_path / "out"), "--param-bw", "3")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "--param-bw" in result.stderr
 
 

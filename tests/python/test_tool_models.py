@@ -81,3 +81,35 @@ def test_forward_bad_model_fails(tmp_path):
     assert result.stderr.startswith("peftq: ")
     assert "config.json" in result.stderr
     assert not os.path.exists(output)
+
+
+@pytest.mark.parametrize("command, extra, message", [
+    ("generate", ["--adapter", "qv_r4"], "NAME=DIR"),
+    ("generate", ["--active", "qv"], "--active qv"),
+    ("generate", ["extra"], "unexpected argument “extra”"),
+    ("forward", ["--adapter", "=dir"], "NAME=DIR"),
+    ("forward", ["--active", "qv"], "--active qv"),
+    ("forward", ["extra"], "unexpected argument “extra”"),
+    ("quantize", ["--adapter", "qv="], "NAME=DIR"),
+    ("quantize", ["extra"], "unexpected argument “extra”"),
+])
+def test_usage_errors_exit_2(tmp_path, command, extra, message):
+    model = data_path("stories260K")
+    ids = data_path("expected", "eval_input_ids.json")
+    required = {
+        "generate": ["--model", model, "--prompt-ids", "1", "--steps", "2"],
+        "forward": ["--model", model, "--input-ids", ids, "--output", str(tmp_path / "logits.safetensors")],
+        "quantize": ["--model", model, "--adapter", "qv=" + str(tmp_path), "--calibration", ids,
+                     "--output", str(tmp_path / "bundle")],
+    }[command]
+    result = run(command, *required, *extra)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "needs --model" not in result.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_generate_model_file_is_not_folder():
+    result = run("generate", "--model", data_path("stories260K", "config.json"), "--prompt-ids", "1")
+    assert result.returncode == 1
+    assert "is not a folder" in result.stderr
