@@ -63,9 +63,18 @@ load_json (const char  *path,
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_ARRAY (root))
     {
+      const char *found = "nothing";
+
+      if (root != NULL && JSON_NODE_HOLDS_OBJECT (root))
+        found = "an object";
+      else if (root != NULL && JSON_NODE_HOLDS_VALUE (root))
+        found = "a single value";
+      else if (root != NULL)
+        found = "null";
+
       g_set_error (error, PEFTQ_ERROR, PEFTQ_ERROR_INVALID_DATA,
-                   "Token ids file %s must be a JSON list of lists of token ids, not a %s", path,
-                   root == NULL ? "empty document" : json_node_type_name (root));
+                   "Token ids file %s must be a JSON list of lists of token ids; its top level is %s",
+                   path, found);
       return NULL;
     }
   if (json_array_get_length (json_node_get_array (root)) == 0)
