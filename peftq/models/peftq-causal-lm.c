@@ -241,6 +241,19 @@ peftq_causal_lm_load (const char  *folder,
   if (!load_weights (self, source, folder, error))
     return NULL;
 
+  /* As Hugging Face's loader does, say when a checkpoint holds weights that the model
+   * built from config.json does not use, which usually means a wrong layer count or
+   * architecture in the config. */
+  {
+    g_autoptr(GPtrArray) unused = peftq_weight_source_list_unused (source);
+
+    if (unused->len > 0)
+      g_warning ("Model folder %s: %u checkpoint tensors are not used by the model that "
+                 "config.json describes, such as “%s”; check num_hidden_layers and the "
+                 "architecture in config.json",
+                 folder, unused->len, (const char *) g_ptr_array_index (unused, 0));
+  }
+
   return g_steal_pointer (&self);
 }
 

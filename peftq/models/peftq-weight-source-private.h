@@ -20,6 +20,11 @@ PeftqTensor       *peftq_weight_source_get   (PeftqWeightSource  *source,
                                               const char         *name,
                                               GError            **error);
 
+/* Lists, sorted, the checkpoint tensors that no peftq_weight_source_get() call read,
+ * leaving out buffers that PyTorch checkpoints carry but models recompute (rotary
+ * `inv_freq` tables and GPT-2's attention `bias` and `masked_bias` masks). */
+GPtrArray         *peftq_weight_source_list_unused (PeftqWeightSource *source);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PeftqWeightSource, peftq_weight_source_free)
 
 G_END_DECLS

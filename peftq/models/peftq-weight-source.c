@@ -14,6 +14,7 @@ struct _PeftqWeightSource
   char *folder;
   GHashTable *shards;   /* file name -> PeftqSafetensorsFile */
   GHashTable *tensors;  /* tensor name -> PeftqSafetensorsFile (not owned) */
+  GHashTable *used;     /* names of the tensors read so far (keys owned by tensors) */
 };
 
 void
@@ -25,6 +26,7 @@ peftq_weight_source_free (PeftqWeightSource *source)
   g_free (source->folder);
   g_hash_table_unref (source->shards);
   g_hash_table_unref (source->tensors);
+  g_clear_pointer (&source->used, g_hash_table_unref);
   g_free (source);
 }
 
@@ -188,5 +190,44 @@ peftq_weight_source_get (PeftqWeightSource  *source,
       return NULL;
     }
 
+  {
+    gpointer stored_name = NULL;
+
+    if (source->used == NULL)
+      source->used = g_hash_table_new (g_str_hash, g_str_equal);
+    if (g_hash_table_lookup_extended (source->tensors, name, &stored_name, NULL))
+      g_hash_table_add (source->used, stored_name);
+  }
+
   return peftq_safetensors_file_get_tensor (file, name, error);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char **) a, *(const char **) b);
+}
+
+GPtrArray *
+peftq_weight_source_list_unused (PeftqWeightSource *source)
+{
+  GPtrArray *unused = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  gpointer name;
+
+  g_hash_table_iter_init (&iter, source->tensors);
+  while (g_hash_table_iter_next (&iter, &name, NULL))
+    {
+      if (source->used != NULL && g_hash_table_contains (source->used, name))
+        continue;
+      if (g_str_has_suffix (name, ".rotary_emb.inv_freq") ||
+          g_str_has_suffix (name, ".attn.bias") ||
+          g_str_has_suffix (name, ".attn.masked_bias"))
+        continue;
+      g_ptr_array_add (unused, g_strdup (name));
+    }
+
+  g_ptr_array_sort (unused, compare_names);
+  return unused;
 }

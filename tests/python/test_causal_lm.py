@@ -356,3 +356,50 @@ def test_elementwise_modules_match_torch():
     for module, expected in cases:
         output = to_numpy(module.forward_one(None, tensor_from_torch(x)))
         assert float(numpy.abs(output - expected.numpy()).max()) < 1e-5, module.get_type_name()
+
+
+def test_unused_checkpoint_tensors_warn(tmp_path):
+    """A config.json with fewer layers than the checkpoint loads, with a warning."""
+    import subprocess
+    import sys
+
+    model_dir = tmp_path / "model"
+    Peftq.demo_write_model(str(model_dir))
+    config_path = model_dir / "config.json"
+    config = json.loads(config_path.read_text())
+    config["num_hidden_layers"] = 1
+    config_path.write_text(json.dumps(config))
+
+    script = (
+        "import gi, sys\n"
+        "gi.require_version('Peftq', '1.0')\n"
+        "from gi.repository import Peftq\n"
+        "model = Peftq.CausalLM.load(sys.argv[1])\n"
+        "print(model.get_num_layers())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(model_dir)],
+                            capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
+    assert "checkpoint tensors are not used" in result.stderr
+    assert "model.layers.1." in result.stderr
+
+
+def test_complete_checkpoint_does_not_warn(tmp_path):
+    import subprocess
+    import sys
+
+    model_dir = tmp_path / "model"
+    Peftq.demo_write_model(str(model_dir))
+    script = (
+        "import gi, sys\n"
+        "gi.require_version('Peftq', '1.0')\n"
+        "from gi.repository import Peftq\n"
+        "Peftq.CausalLM.load(sys.argv[1])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(model_dir)],
+                            capture_output=True, text=True, timeout=120)
+
+    assert result.returncode == 0, result.stderr
+    assert "WARNING" not in result.stderr
