@@ -246,6 +246,13 @@ peftq_causal_lm_load (const char  *folder,
    * architecture in the config. */
   {
     g_autoptr(GPtrArray) unused = peftq_weight_source_list_unused (source);
+    guint index;
+
+    /* A tied head reads the embedding, so a stored lm_head.weight is expected to stay
+     * unread; Hugging Face does not warn about it either. */
+    if (self->config->tie_word_embeddings &&
+        g_ptr_array_find_with_equal_func (unused, "lm_head.weight", g_str_equal, &index))
+      g_ptr_array_remove_index (unused, index);
 
     if (unused->len > 0)
       g_warning ("Model folder %s: %u checkpoint tensors are not used by the model that "

@@ -387,11 +387,16 @@ def test_unused_checkpoint_tensors_warn(tmp_path):
 
 
 def test_complete_checkpoint_does_not_warn(tmp_path):
+    """A tied model whose file also stores lm_head.weight loads without a warning."""
     import subprocess
     import sys
 
     model_dir = tmp_path / "model"
     Peftq.demo_write_model(str(model_dir))
+    config_path = model_dir / "config.json"
+    config = json.loads(config_path.read_text())
+    config["tie_word_embeddings"] = True
+    config_path.write_text(json.dumps(config))
     script = (
         "import gi, sys\n"
         "gi.require_version('Peftq', '1.0')\n"
