@@ -33,4 +33,17 @@ PeftqTensor *peftq_composite_run_child (PeftqModule          *self,
                                         PeftqTensor          *second,
                                         GError              **error);
 
+/* Runs a pre-norm transformer block on @input: the attention child on the first norm's
+ * output, added to @input by the child `attn_residual_add`, then the MLP child on the
+ * second norm's output, added by `mlp_residual_add`. Llama and GPT-2 blocks differ only
+ * in the names of these children. */
+PeftqTensor *peftq_composite_run_pre_norm_block (PeftqModule          *self,
+                                                 PeftqForwardContext  *context,
+                                                 PeftqTensor          *input,
+                                                 const char           *attention_norm,
+                                                 const char           *attention,
+                                                 const char           *mlp_norm,
+                                                 const char           *mlp,
+                                                 GError              **error);
+
 G_END_DECLS

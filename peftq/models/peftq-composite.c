@@ -98,3 +98,42 @@ peftq_composite_run_child (PeftqModule          *self,
 
   return peftq_module_forward (child, context, inputs, second != NULL ? 2 : 1, error);
 }
+
+PeftqTensor *
+peftq_composite_run_pre_norm_block (PeftqModule          *self,
+                                    PeftqForwardContext  *context,
+                                    PeftqTensor          *input,
+                                    const char           *attention_norm,
+                                    const char           *attention,
+                                    const char           *mlp_norm,
+                                    const char           *mlp,
+                                    GError              **error)
+{
+  g_autoptr(PeftqTensor) normed = NULL;
+  g_autoptr(PeftqTensor) attended = NULL;
+  g_autoptr(PeftqTensor) hidden = NULL;
+  g_autoptr(PeftqTensor) mlp_normed = NULL;
+  g_autoptr(PeftqTensor) mlp_output = NULL;
+
+  normed = peftq_composite_run_child (self, attention_norm, context, input, NULL, error);
+  if (normed == NULL)
+    return NULL;
+
+  attended = peftq_composite_run_child (self, attention, context, normed, NULL, error);
+  if (attended == NULL)
+    return NULL;
+
+  hidden = peftq_composite_run_child (self, "attn_residual_add", context, input, attended, error);
+  if (hidden == NULL)
+    return NULL;
+
+  mlp_normed = peftq_composite_run_child (self, mlp_norm, context, hidden, NULL, error);
+  if (mlp_normed == NULL)
+    return NULL;
+
+  mlp_output = peftq_composite_run_child (self, mlp, context, mlp_normed, NULL, error);
+  if (mlp_output == NULL)
+    return NULL;
+
+  return peftq_composite_run_child (self, "mlp_residual_add", context, hidden, mlp_output, error);
+}

@@ -111,23 +111,10 @@ block_forward (PeftqModule          *self,
                gpointer              user_data,
                GError              **error)
 {
-  g_autoptr(PeftqTensor) normed = NULL;
-  g_autoptr(PeftqTensor) attended = NULL;
-  g_autoptr(PeftqTensor) hidden = NULL;
-  g_autoptr(PeftqTensor) normed2 = NULL;
-  g_autoptr(PeftqTensor) mlp = NULL;
-
   if (!peftq_module_check_n_inputs (self, n_inputs, 1, error))
     return NULL;
 
-  if ((normed = peftq_composite_run_child (self, "ln_1", context, inputs[0], NULL, error)) == NULL ||
-      (attended = peftq_composite_run_child (self, "attn", context, normed, NULL, error)) == NULL ||
-      (hidden = peftq_composite_run_child (self, "attn_residual_add", context, inputs[0], attended, error)) == NULL ||
-      (normed2 = peftq_composite_run_child (self, "ln_2", context, hidden, NULL, error)) == NULL ||
-      (mlp = peftq_composite_run_child (self, "mlp", context, normed2, NULL, error)) == NULL)
-    return NULL;
-
-  return peftq_composite_run_child (self, "mlp_residual_add", context, hidden, mlp, error);
+  return peftq_composite_run_pre_norm_block (self, context, inputs[0], "ln_1", "attn", "ln_2", "mlp", error);
 }
 
 /* The position ids: the context's positions, or 0 … T-1. */

@@ -50,23 +50,11 @@ decoder_layer_forward (PeftqModule          *self,
                        gpointer              user_data,
                        GError              **error)
 {
-  g_autoptr(PeftqTensor) normed = NULL;
-  g_autoptr(PeftqTensor) attended = NULL;
-  g_autoptr(PeftqTensor) hidden = NULL;
-  g_autoptr(PeftqTensor) normed2 = NULL;
-  g_autoptr(PeftqTensor) mlp = NULL;
-
   if (!peftq_module_check_n_inputs (self, n_inputs, 1, error))
     return NULL;
 
-  if ((normed = peftq_composite_run_child (self, "input_layernorm", context, inputs[0], NULL, error)) == NULL ||
-      (attended = peftq_composite_run_child (self, "self_attn", context, normed, NULL, error)) == NULL ||
-      (hidden = peftq_composite_run_child (self, "attn_residual_add", context, inputs[0], attended, error)) == NULL ||
-      (normed2 = peftq_composite_run_child (self, "post_attention_layernorm", context, hidden, NULL, error)) == NULL ||
-      (mlp = peftq_composite_run_child (self, "mlp", context, normed2, NULL, error)) == NULL)
-    return NULL;
-
-  return peftq_composite_run_child (self, "mlp_residual_add", context, hidden, mlp, error);
+  return peftq_composite_run_pre_norm_block (self, context, inputs[0], "input_layernorm", "self_attn",
+                                             "post_attention_layernorm", "mlp", error);
 }
 
 static PeftqTensor *
