@@ -230,8 +230,14 @@ parse_entry (PeftqSafetensorsFile  *self,
   offsets_node = json_object_get_member (object, "data_offsets");
   if (dtype_node == NULL || shape_node == NULL || offsets_node == NULL)
     {
-      set_invalid (error, self->path, "tensor “%s”: missing field “%s”", name,
-                   dtype_node == NULL ? "dtype" : shape_node == NULL ? "shape" : "data_offsets");
+      const char *missing = "data_offsets";
+
+      if (dtype_node == NULL)
+        missing = "dtype";
+      else if (shape_node == NULL)
+        missing = "shape";
+
+      set_invalid (error, self->path, "tensor “%s”: missing field “%s”", name, missing);
       return NULL;
     }
 

@@ -34,7 +34,7 @@ struct _PeftqTensor
   guint64 n_elements;
   GBytes *bytes;
 
-  /* TRUE only for storage that peftq allocated and nobody else can see yet. */
+  /* TRUE only for storage that peftq allocated and that no other tensor shares yet. */
   gboolean writable;
 };
 

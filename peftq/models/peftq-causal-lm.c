@@ -241,8 +241,8 @@ peftq_causal_lm_load (const char  *folder,
   if (!load_weights (self, source, folder, error))
     return NULL;
 
-  /* As Hugging Face's loader does, say when a checkpoint holds weights that the model
-   * built from config.json does not use, which usually means a wrong layer count or
+  /* As Hugging Face's loader does, warn when a checkpoint contains weights that the
+   * model built from config.json does not use, which usually means a wrong layer count or
    * architecture in the config. */
   {
     g_autoptr(GPtrArray) unused = peftq_weight_source_list_unused (source);

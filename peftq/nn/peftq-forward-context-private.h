@@ -7,7 +7,7 @@
 G_BEGIN_DECLS
 
 /* Called by peftq_module_forward() after the class forward of every module, containers
- * included, so a recorder sees children before their parent. @inputs are the tensors the
+ * included, so a recorder receives children before their parent. @inputs are the tensors the
  * class forward received (after the input quantizers) and @output is its result before
  * the output quantizer. The ONNX exporter installs one to trace the forward pass. */
 typedef void (*PeftqForwardRecorderFunc) (PeftqModule  *module,

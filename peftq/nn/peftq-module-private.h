@@ -34,7 +34,7 @@ void peftq_module_set_shape_error (PeftqModule  *self,
 
 /* Creates a float32 tensor for a module's output over a buffer of the buffer pool, and
  * returns the buffer in @data. The contents are undefined, so the caller must write
- * every element before anyone else sees the tensor. */
+ * every element before anyone else reads the tensor. */
 PeftqTensor *peftq_tensor_new_output (const gint64  *shape,
                                       guint          rank,
                                       float        **data);

@@ -1289,7 +1289,7 @@ on_quantizer_changed (ParamEntry *entry)
  * @name: a parameter name
  * @error: return location for a #GError
  *
- * Gets a parameter as the forward pass sees it: converted to float32 and, when @self has
+ * Gets a parameter as the forward pass uses it: converted to float32 and, when @self has
  * a quantizer for this parameter, passed through [method@Peftq.Quantizer.forward]. The
  * float32 conversion of a 16-bit parameter is made once. A quantize-dequantized value is
  * cached only for quantizers with an `encoding-changed` signal, and dropped whenever

@@ -132,7 +132,7 @@ gboolean      peftq_module_load_state_dict     (PeftqModule  *self,
                                                 gboolean      strict,
                                                 GError      **error);
 
-/* Parameter as the forward pass sees it: float32, and quantize-dequantized when the
+/* Parameter as the forward pass uses it: float32, and quantize-dequantized when the
  * parameter has an enabled quantizer. */
 PEFTQ_AVAILABLE_IN_ALL
 PeftqTensor  *peftq_module_get_effective_parameter (PeftqModule  *self,

@@ -889,7 +889,7 @@ new_from_data (const char  *data,
  * Parses a PEFT LoRA configuration and validates it.
  *
  * Returns: (transfer full): the configuration, or `NULL` with @error set when the JSON
- *   is invalid, a field has the wrong type, or a field asks for a feature that peftq
+ *   is invalid, a field has the wrong type, or a field requests a feature that peftq
  *   does not implement (%PEFTQ_ERROR_UNSUPPORTED, naming the field)
  *
  * Since: 1.0

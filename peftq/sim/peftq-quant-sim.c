@@ -28,7 +28,7 @@
  * placement rules:
  *
  * - each weight gets a parameter quantizer at the default parameter bitwidth,
- *   symmetric unless the configuration says otherwise, per channel on axis 0 when the
+ *   symmetric unless the configuration sets otherwise, per channel on axis 0 when the
  *   configuration asks for it and the weight has two axes or more; biases get none;
  * - each op gets an output quantizer at the default output bitwidth, asymmetric unless
  *   the configuration says otherwise, except the op types whose output the
@@ -795,7 +795,7 @@ place_quantizers (PeftqQuantSim  *self,
           g_autoptr(PeftqAffineQuantizer) q = NULL;
           gboolean per_channel;
 
-          /* AIMET removes every bias quantizer, whatever the configuration says. */
+          /* AIMET removes every bias quantizer, whatever the configuration sets. */
           if (g_str_equal (kind, "bias") ||
               !peftq_quantsim_config_is_param_quantized (self->config, op, kind))
             continue;
@@ -919,7 +919,7 @@ check_bitwidth (const char  *what,
  * @error: return location for a #GError
  *
  * Creates a quantization simulation of @model and fills the quantizer slots of its
- * modules, as the type description says. The quantizers are uninitialized until
+ * modules, as the type description lists. The quantizers are uninitialized until
  * [method@Peftq.QuantSim.compute_encodings] or a load of encodings.
  *
  * Returns: (transfer full): the simulation, or `NULL` with @error set for a bitwidth
@@ -1300,7 +1300,7 @@ peftq_quant_sim_get_quantizer (PeftqQuantSim *self,
  * @self: a simulation
  * @name: a quantizer name
  *
- * Looks up the module that holds a quantizer.
+ * Looks up the module that contains a quantizer.
  *
  * Returns: (transfer none) (nullable): the module, or `NULL` if no slot of that name
  *   holds a quantizer

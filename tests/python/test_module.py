@@ -108,3 +108,11 @@ def test_set_parameter_shape_error():
     assert info.value.matches(Peftq.error_quark(), Peftq.Error.SHAPE_MISMATCH)
     assert "[2, 3]" in info.value.message
     assert "[3, 2]" in info.value.message
+
+
+def test_conv2d_geometry_getters():
+    conv = Peftq.Conv2d.new_full(3, 4, 3, 5, 2, 1, 1, 0, 1, True)
+
+    assert conv.get_stride() == (2, 1)
+    assert conv.get_padding() == (1, 0)
+    assert conv.get_groups() == 1
